@@ -1,0 +1,66 @@
+"""lambda_observe: make an AWS Lambda function observable with one decorator.
+
+``import lambda_observe`` only defines names: nothing is patched, no handler is attached,
+no SDK is imported. Each name is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "add_metadata",
+    "annotate",
+    "append_keys",
+    "capture",
+    "get_logger",
+    "idempotent",
+    "idempotent_function",
+    "is_cold_start",
+    "patch",
+    "propagate",
+    "setup_logging",
+    "subsegment",
+    "traced",
+]
+
+_WHERE = {
+    "add_metadata": "lambda_observe.tracing.api",
+    "annotate": "lambda_observe.tracing.api",
+    "append_keys": "lambda_observe.logs",
+    "capture": "lambda_observe.tracing.api",
+    "get_logger": "lambda_observe.logs",
+    "idempotent": "lambda_observe.idempotency",
+    "idempotent_function": "lambda_observe.idempotency",
+    "is_cold_start": "lambda_observe._invocation",
+    "patch": "lambda_observe.tracing.patching",
+    "propagate": "lambda_observe.tracing._context",
+    "setup_logging": "lambda_observe.logs",
+    "subsegment": "lambda_observe.tracing.api",
+    "traced": "lambda_observe.tracing._traced",
+}
+
+if TYPE_CHECKING:
+    from ._invocation import is_cold_start
+    from .idempotency import idempotent, idempotent_function
+    from .logs import append_keys, get_logger, setup_logging
+    from .tracing._context import propagate
+    from .tracing._traced import traced
+    from .tracing.api import add_metadata, annotate, capture, subsegment
+    from .tracing.patching import patch
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lambda_observe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

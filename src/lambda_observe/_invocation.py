@@ -1,0 +1,125 @@
+"""The one truth about the current invocation.
+
+A :class:`contextvars.ContextVar` holds the :class:`Invocation` that ``@traced`` (or the
+wrapper) began; tracing, logs and idempotency read it from here. :func:`begin` returns a
+token that :func:`end` uses to restore what was there before, so nothing from one
+invocation leaks into the next, and threads or tasks that copied the context see the
+invocation they were started in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import config
+from ._trace_header import TraceHeader, parse
+
+__all__ = ["Invocation", "begin", "current", "end", "is_cold_start"]
+
+
+@dataclass(eq=False)
+class Invocation:
+    """What is known about the invocation being handled."""
+
+    request_id: str
+    function_name: str
+    function_arn: str
+    function_version: str
+    memory_mb: int | None
+    trace_header: str | None
+    trace: TraceHeader | None
+    cold_start: bool
+    deadline: float | None
+    service: str
+    correlation_id: str | None = None
+    debug: bool = False
+    keys: dict[str, Any] = field(default_factory=dict)
+
+    def remaining_ms(self) -> float | None:
+        """Milliseconds left before the deadline, or ``None`` when there is none."""
+        if self.deadline is None:
+            return None
+        return (self.deadline - time.time()) * 1000.0
+
+
+_CURRENT: ContextVar[Invocation | None] = ContextVar("lambda_observe_invocation", default=None)
+
+
+class _Process:
+    """Per-process state: whether an invocation has begun in this execution environment."""
+
+    invoked = False
+
+
+def _remaining_ms(context: object) -> float | None:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return None
+    try:
+        return float(getter())
+    except Exception:
+        return None
+
+
+def _memory(context: object) -> int | None:
+    raw = getattr(context, "memory_limit_in_mb", None) or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def begin(context: object, service: str | None = None) -> tuple[Invocation, Token[Invocation | None]]:
+    """Start an invocation from the Lambda ``context`` object (any object, or ``None``).
+
+    Reads ``_X_AMZN_TRACE_ID`` and parses it once; everything after reads the result.
+    """
+    cfg = config.get()
+    cold = not _Process.invoked and not cfg.provisioned
+    _Process.invoked = True
+    raw = os.environ.get("_X_AMZN_TRACE_ID")
+    remaining = _remaining_ms(context)
+    env = os.environ
+    inv = Invocation(
+        request_id=str(getattr(context, "aws_request_id", "") or ""),
+        function_name=str(getattr(context, "function_name", "") or env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
+        function_arn=str(getattr(context, "invoked_function_arn", "") or ""),
+        function_version=str(
+            getattr(context, "function_version", "") or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
+        ),
+        memory_mb=_memory(context),
+        trace_header=raw,
+        trace=parse(raw),
+        cold_start=cold,
+        deadline=None if remaining is None else time.time() + remaining / 1000.0,
+        service=service or cfg.service,
+    )
+    return inv, _CURRENT.set(inv)
+
+
+def end(token: Token[Invocation | None]) -> None:
+    """Finish the invocation that :func:`begin` returned ``token`` for."""
+    try:
+        _CURRENT.reset(token)
+    except ValueError:  # token from another context (a thread that copied it): just clear
+        _CURRENT.set(None)
+
+
+def current() -> Invocation | None:
+    """The invocation being handled, or ``None`` outside one."""
+    return _CURRENT.get()
+
+
+def is_cold_start() -> bool:
+    """True only during the first invocation of this process (never under provisioned concurrency)."""
+    inv = _CURRENT.get()
+    return inv.cold_start if inv is not None else False
+
+
+def reset_process() -> None:
+    """Make the next invocation a cold start again (for tests)."""
+    _Process.invoked = False

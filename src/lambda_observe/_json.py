@@ -1,0 +1,95 @@
+"""Rendering arbitrary values as JSON without ever raising.
+
+Used wherever a value of the user's reaches a document we emit (log lines, segment
+metadata). Idempotency results use a strict serializer instead: they must round-trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["default", "dumps", "safe"]
+
+_MAX_DEPTH = 32
+
+
+def default(obj: Any) -> Any:
+    """A ``json.dumps`` ``default=`` hook for the types Lambda code meets."""
+    if isinstance(obj, decimal.Decimal):
+        if obj.is_finite():
+            return int(obj) if obj == obj.to_integral_value() else float(obj)
+        return str(obj)
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        raw = bytes(obj)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(raw).decode("ascii")
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, BaseException):
+        return f"{type(obj).__name__}: {obj}"
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    dump = getattr(obj, "model_dump", None)  # pydantic v2
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except Exception:
+            pass
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<unrepresentable {type(obj).__name__}>"
+
+
+def safe(obj: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
+    """A copy of ``obj`` made only of JSON types: cycles, odd keys and odd values made harmless."""
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else str(obj)
+    if _depth >= _MAX_DEPTH:
+        return "<too deep>"
+    oid = id(obj)
+    if oid in _seen:
+        return "<circular reference>"
+    seen = _seen | {oid}
+    if isinstance(obj, Mapping):
+        out: dict[str, Any] = {}
+        try:
+            items = list(obj.items())
+        except Exception:
+            return default(obj)
+        for key, value in items:
+            name = key if isinstance(key, str) else str(default(key) if not isinstance(key, (int, float)) else key)
+            out[name] = safe(value, _depth + 1, seen)
+        return out
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [safe(v, _depth + 1, seen) for v in obj]
+    converted = default(obj)
+    if converted is obj or isinstance(converted, str):
+        return converted
+    return safe(converted, _depth + 1, seen)
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON for ``obj``; never raises (falls back to :func:`safe`)."""
+    try:
+        return json.dumps(obj, default=default, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(safe(obj), separators=(",", ":"))

@@ -1,0 +1,90 @@
+"""The timeout warning: say where the time went before Lambda kills the process.
+
+When an invocation comes within a margin of its deadline, log one WARNING naming the
+request id and the subsegments still open, and send those subsegments closed with a
+timeout cause. In the main thread (where the Lambda runtime calls the handler) this is a
+``SIGALRM`` interval timer: no thread at all. Elsewhere, a ``threading.Timer`` that is
+cancelled when the invocation ends. Nothing outlives its invocation.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from . import config
+from ._invocation import Invocation
+
+__all__ = ["arm", "disarm"]
+
+_LOG = logging.getLogger("lambda_observe")
+_ARMED: list[tuple[Invocation, Any]] = []
+_PREVIOUS: list[Any] = []
+
+
+def _fire() -> None:
+    if not _ARMED:
+        return
+    inv, root = _ARMED.pop()
+    try:
+        opened = sorted(root.open.values(), key=lambda s: s.start_time) if root is not None else []
+        names = [getattr(s, "name", "?") for s in opened]
+        remaining = inv.remaining_ms()
+        message = (
+            f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; "
+            f"still open: {' > '.join(names) if names else 'nothing traced'}"
+        )
+        _LOG.warning(message, extra={"open_subsegments": names, "remaining_ms": round(remaining or 0.0)})
+        if opened:
+            from .tracing import _state
+
+            backend = _state.backend()
+            for span in reversed(opened):
+                backend.mark_timeout(span, message)
+    except Exception:  # the warning is best effort; never disturb the handler
+        pass
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    _fire()
+
+
+def arm(inv: Invocation, root: Any) -> Any:
+    """Start watching ``inv``'s deadline; returns what :func:`disarm` needs, or ``None``."""
+    margin = config.get().timeout_warning_ms
+    remaining = inv.remaining_ms()
+    if margin <= 0 or remaining is None:
+        return None
+    delay = max((remaining - margin) / 1000.0, 0.001)
+    _ARMED[:] = [(inv, root)]
+    if threading.current_thread() is threading.main_thread():
+        try:
+            previous = signal.getsignal(signal.SIGALRM)
+            if previous in (signal.SIG_DFL, signal.SIG_IGN, None, _on_alarm):
+                if previous is not _on_alarm:
+                    signal.signal(signal.SIGALRM, _on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, delay)
+                return "signal"
+        except (ValueError, OSError, AttributeError):
+            pass
+    timer = threading.Timer(delay, _fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def disarm(handle: Any) -> None:
+    """Stop watching; the invocation ended in time (or ended anyway)."""
+    if handle is None:
+        return
+    _ARMED.clear()
+    if handle == "signal":
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        except (ValueError, OSError):
+            pass
+    else:
+        handle.cancel()

@@ -1,0 +1,130 @@
+"""Every environment variable lambda_observe reads, in one place.
+
+The values are read once per process, on first use (never at import time), because a
+Lambda execution environment's configuration does not change between invocations.
+Tests that change the environment call :func:`reset`.
+
+========================================  ===========  ==============================================
+Variable                                  Default      Meaning
+========================================  ===========  ==============================================
+LAMBDA_OBSERVE_TRACING                    true         ``false`` turns every tracing call into a no-op
+AWS_XRAY_SDK_ENABLED                      true         ``false`` does the same (the SDK's own switch)
+LAMBDA_OBSERVE_SERVICE                    function     the ``Service`` annotation and log key
+LAMBDA_OBSERVE_CAPTURE_RESPONSE           true         store the handler's response as metadata
+LAMBDA_OBSERVE_CAPTURE_ERROR              true         record exceptions as the subsegment's cause
+LAMBDA_OBSERVE_PATCH                      (none)       libraries to patch at the first invocation
+LAMBDA_OBSERVE_PATCH_IGNORE               (none)       host or URL patterns whose calls are not traced
+AWS_XRAY_DAEMON_ADDRESS                   127.0.0.1:2000  where segment documents are sent (UDP)
+LAMBDA_OBSERVE_TIMEOUT_WARNING_MS         500          warn this long before the deadline; 0 = off
+LAMBDA_OBSERVE_LOG_LEVEL                  (none)       log level; else AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL, INFO
+LAMBDA_OBSERVE_LOG_EVENT                  false        log the incoming event (redacted) once
+LAMBDA_OBSERVE_LOG_ERRORS                 true         ``@traced`` logs an escaping exception once
+LAMBDA_OBSERVE_DEBUG_SAMPLE_RATE          0            share of invocations logged at DEBUG
+LAMBDA_OBSERVE_CORRELATION_ID_PATH        (auto)       JMESPath to the correlation id in the event
+LAMBDA_OBSERVE_REDACT_KEYS                (none)       extra key patterns to redact in logged events
+LAMBDA_OBSERVE_IDEMPOTENCY                true         ``false`` turns idempotency off (local work)
+LAMBDA_OBSERVE_IDEMPOTENCY_STORE          sqlite       store URL; unset = a SQLite file in /tmp
+LAMBDA_OBSERVE_HANDLER                    (none)       the original handler, for the zero-code wrapper
+========================================  ===========  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["Config", "get", "reset"]
+
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() not in _FALSE
+
+
+def _names(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A snapshot of the environment, taken once per process."""
+
+    tracing: bool
+    service: str
+    capture_response: bool
+    capture_error: bool
+    patch: tuple[str, ...]
+    patch_ignore: tuple[str, ...]
+    daemon_address: str
+    timeout_warning_ms: float
+    log_level: str
+    log_event: bool
+    log_errors: bool
+    debug_sample_rate: float
+    correlation_id_path: str | None
+    redact_keys: tuple[str, ...]
+    idempotency: bool
+    idempotency_store: str | None
+    handler: str | None
+    in_lambda: bool
+    provisioned: bool
+
+    @classmethod
+    def from_env(cls) -> Config:
+        env = os.environ
+        level = (
+            env.get("LAMBDA_OBSERVE_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL") or env.get("LOG_LEVEL") or "INFO"
+        )
+        return cls(
+            tracing=_flag("LAMBDA_OBSERVE_TRACING", True) and _flag("AWS_XRAY_SDK_ENABLED", True),
+            service=env.get("LAMBDA_OBSERVE_SERVICE") or env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined",
+            capture_response=_flag("LAMBDA_OBSERVE_CAPTURE_RESPONSE", True),
+            capture_error=_flag("LAMBDA_OBSERVE_CAPTURE_ERROR", True),
+            patch=_names("LAMBDA_OBSERVE_PATCH"),
+            patch_ignore=_names("LAMBDA_OBSERVE_PATCH_IGNORE"),
+            daemon_address=env.get("AWS_XRAY_DAEMON_ADDRESS") or "127.0.0.1:2000",
+            timeout_warning_ms=_float("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", 500.0),
+            log_level=level.strip().upper(),
+            log_event=_flag("LAMBDA_OBSERVE_LOG_EVENT", False),
+            log_errors=_flag("LAMBDA_OBSERVE_LOG_ERRORS", True),
+            debug_sample_rate=_float("LAMBDA_OBSERVE_DEBUG_SAMPLE_RATE", 0.0),
+            correlation_id_path=env.get("LAMBDA_OBSERVE_CORRELATION_ID_PATH") or None,
+            redact_keys=_names("LAMBDA_OBSERVE_REDACT_KEYS"),
+            idempotency=_flag("LAMBDA_OBSERVE_IDEMPOTENCY", True),
+            idempotency_store=env.get("LAMBDA_OBSERVE_IDEMPOTENCY_STORE") or None,
+            handler=env.get("LAMBDA_OBSERVE_HANDLER") or None,
+            in_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME") or env.get("LAMBDA_TASK_ROOT")),
+            provisioned=env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency",
+        )
+
+
+_CONFIG: Config | None = None
+
+
+def get() -> Config:
+    """The process's configuration, read from the environment on first call."""
+    global _CONFIG
+    if _CONFIG is None:
+        _CONFIG = Config.from_env()
+    return _CONFIG
+
+
+def reset() -> None:
+    """Forget the snapshot so the next :func:`get` reads the environment again (for tests)."""
+    global _CONFIG
+    _CONFIG = None

@@ -1,0 +1,1 @@
+"""Running a handler on a laptop: a Lambda-like context, a UDP collector, the waterfall."""

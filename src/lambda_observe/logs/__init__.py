@@ -1,0 +1,149 @@
+"""JSON logs that carry the invocation: ``get_logger``, ``setup_logging``, ``append_keys``.
+
+After :func:`setup_logging` (which ``@traced`` calls for you), every record that reaches the
+root logger, from ``get_logger`` or from the user's existing ``logging.getLogger(...)``
+calls, is written as one JSON object per line. When the Lambda runtime has already put its
+handler on the root logger, that handler gets the JSON formatter instead of a second
+handler being added: one line per call, and no JSON inside JSON under
+``AWS_LAMBDA_LOG_FORMAT=JSON``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from .. import _invocation, config
+from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
+from ._redact import Redactor
+
+__all__ = ["MAX_LINE_BYTES", "append_keys", "get_logger", "setup_logging"]
+
+_MARK = "_lambda_observe_handler"
+_RUNTIME_HANDLERS = ("LambdaLoggerHandler", "LambdaLoggerHandlerWithFrameType")
+
+
+class _Setup:
+    done = False
+    level = logging.INFO
+    applied = logging.INFO
+    redactor: Redactor | None = None
+
+
+def _level(name: str) -> int:
+    value = logging.getLevelName(name.upper())
+    if not isinstance(value, int):
+        raise ValueError(f"log level {name!r}: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return value
+
+
+def setup_logging(
+    level: str | int | None = None,
+    *,
+    service: str | None = None,
+    redact: Iterable[str] = (),
+    stream: Any = None,
+    force: bool = False,
+) -> None:
+    """Send every log record through the JSON formatter; idempotent.
+
+    ``level`` defaults to ``LAMBDA_OBSERVE_LOG_LEVEL``, else ``AWS_LAMBDA_LOG_LEVEL``, else
+    ``LOG_LEVEL``, else INFO. ``redact`` adds key patterns to what is hidden when the event is
+    logged (``LAMBDA_OBSERVE_LOG_EVENT=true``). ``force`` sets up again (tests).
+    """
+    if _Setup.done and not force:
+        return
+    cfg = config.get()
+    _Setup.level = _level(level) if isinstance(level, str) else (level or _level(cfg.log_level))
+    _Setup.redactor = Redactor((*cfg.redact_keys, *redact))
+    formatter = make_formatter(service)
+    root = logging.getLogger()
+    handlers = [h for h in root.handlers if not getattr(h, _MARK, False)]
+    runtime = [
+        h
+        for h in handlers
+        if type(h).__name__ in _RUNTIME_HANDLERS
+        or (type(h) is logging.StreamHandler and h.stream in (sys.stdout, sys.stderr))
+    ]
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+    if runtime and stream is None:
+        for handler in runtime:
+            handler.setFormatter(formatter)
+    else:
+        ours = _StdoutHandler(stream)
+        setattr(ours, _MARK, True)
+        ours.setFormatter(formatter)
+        root.addHandler(ours)
+    root.setLevel(_Setup.level)
+    _Setup.applied = _Setup.level
+    logging.getLogger("lambda_observe").setLevel(logging.NOTSET)
+    from ..tracing._traced import INVOCATION_HOOKS
+
+    if _on_invocation not in INVOCATION_HOOKS:
+        INVOCATION_HOOKS.append(_on_invocation)
+    _Setup.done = True
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``stream``, or to whatever ``sys.stdout`` is at the time of each record."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream or sys.stdout)
+        self._fixed = stream
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return self._fixed or sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """A plain :class:`logging.Logger` whose records come out as JSON (sets logging up once)."""
+    setup_logging()
+    return logging.getLogger(name)
+
+
+class append_keys(contextlib.ContextDecorator):  # noqa: N801 - used like a function
+    """Add keys to every log line within a block or a function call.
+
+    ``with append_keys(order_id=42): ...`` or ``@append_keys(component="billing")``. Scoped by
+    contextvars: a thread (through :func:`lambda_observe.propagate`) or an asyncio task sees
+    the keys bound where it was started, and the keys are gone when the block ends.
+    """
+
+    def __init__(self, **keys: Any) -> None:
+        self._keys = keys
+        self._tokens: list[Any] = []
+
+    def __enter__(self) -> append_keys:
+        self._tokens.append(KEYS.set({**KEYS.get(), **self._keys}))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        KEYS.reset(self._tokens.pop())
+
+
+def _on_invocation(inv: _invocation.Invocation, event: Any) -> None:
+    """At each invocation start: correlation id, debug sampling, optional event log."""
+    cfg = config.get()
+    from ._correlation import correlation_id
+
+    inv.correlation_id = correlation_id(event, cfg.correlation_id_path)
+    rate = cfg.debug_sample_rate
+    inv.debug = rate > 0 and random.random() < rate
+    wanted = logging.DEBUG if inv.debug else _Setup.level
+    if wanted != _Setup.applied:
+        logging.getLogger().setLevel(wanted)
+        _Setup.applied = wanted
+    if cfg.log_event:
+        redactor = _Setup.redactor or Redactor()
+        logging.getLogger("lambda_observe").info("incoming event", extra={"event": redactor(event)})

@@ -1,0 +1,159 @@
+"""The JSON formatter: python-json-logger, fed by the current invocation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from contextvars import ContextVar
+from typing import Any
+
+from .. import _invocation, _json
+
+__all__ = ["KEYS", "MAX_LINE_BYTES", "LambdaJsonFormatter", "make_formatter"]
+
+#: CloudWatch Logs takes events of up to 256 KiB including 26 bytes of overhead.
+MAX_LINE_BYTES = 256 * 1024 - 26 - 512
+#: Keys bound with ``append_keys``: a fresh dict per scope, never mutated in place.
+KEYS: ContextVar[dict[str, Any]] = ContextVar("lambda_observe_log_keys", default={})  # noqa: B039
+
+_RESERVED = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
+)
+_STAMP: list[Any] = [-1, ""]
+
+
+def _timestamp(created: float) -> str:
+    second = int(created)
+    if _STAMP[0] != second:
+        _STAMP[0] = second
+        _STAMP[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_STAMP[1]}.{int((created - second) * 1000):03d}Z"
+
+
+def _exception(exc_info: Any) -> dict[str, Any]:
+    exc_type, exc, tb = exc_info
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {exc_type.__name__}>"
+    return {
+        "type": getattr(exc_type, "__name__", str(exc_type)),
+        "message": message,
+        "stack": "".join(traceback.format_exception(exc_type, exc, tb)),
+    }
+
+
+def _base() -> type[logging.Formatter]:
+    try:
+        import orjson  # noqa: F401
+        from pythonjsonlogger.orjson import OrjsonFormatter
+
+        return OrjsonFormatter  # type: ignore[no-any-return]
+    except ImportError:
+        from pythonjsonlogger.json import JsonFormatter
+
+        return JsonFormatter  # type: ignore[no-any-return]
+
+
+def make_formatter(service: str | None = None) -> logging.Formatter:
+    """A :class:`LambdaJsonFormatter` on python-json-logger's fastest available serializer."""
+    cls = type("LambdaJsonFormatter", (LambdaJsonFormatter, _base()), {})
+    return cls(service=service)  # type: ignore[call-arg, no-any-return]
+
+
+class LambdaJsonFormatter:
+    """Mixed into python-json-logger's formatter; see :func:`make_formatter`.
+
+    One JSON object per line, with the invocation's keys (request id, trace id, cold start,
+    correlation id) on every line inside an invocation and absent outside one. Never raises;
+    never writes a line over CloudWatch Logs' event limit.
+    """
+
+    def __init__(self, service: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # type: ignore[call-arg]
+        self.service = service
+        if hasattr(self, "json_default"):
+            self.json_default = _json.default
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        inv = _invocation.current()
+        log_data["timestamp"] = _timestamp(record.created)
+        log_data["level"] = record.levelname
+        log_data["message"] = record.message
+        log_data["logger"] = record.name
+        log_data["location"] = f"{record.module}.{record.funcName}:{record.lineno}"
+        log_data["service"] = self.service or (inv.service if inv is not None else None) or _default_service()
+        if inv is not None:
+            log_data["function_request_id"] = inv.request_id
+            log_data["function_name"] = inv.function_name
+            log_data["function_arn"] = inv.function_arn
+            log_data["function_memory_size"] = inv.memory_mb
+            log_data["cold_start"] = inv.cold_start
+            if inv.trace is not None:
+                log_data["xray_trace_id"] = inv.trace.root
+            if inv.correlation_id is not None:
+                log_data["correlation_id"] = inv.correlation_id
+            if inv.keys:
+                log_data.update(inv.keys)
+        bound = KEYS.get()
+        if bound:
+            log_data.update(bound)
+        exc_text = message_dict.pop("exc_info", None) if message_dict else None
+        if record.exc_info and record.exc_info[0] is not None:
+            log_data["exception"] = _exception(record.exc_info)
+        elif exc_text:
+            log_data["exception"] = {"stack": exc_text}
+        if message_dict:
+            log_data.update(message_dict)
+        if record.stack_info:
+            log_data["stack_info"] = record.stack_info
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and key[:1] != "_":
+                log_data[key] = value
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        try:
+            line: str = super().jsonify_log_record(log_data)  # type: ignore[misc]
+        except Exception:
+            line = json.dumps(_json.safe(log_data), separators=(",", ":"), ensure_ascii=False)
+        if len(line) * 4 > MAX_LINE_BYTES and len(line.encode("utf-8")) > MAX_LINE_BYTES:
+            line = _fit(log_data)
+        return line
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            return super().format(record)  # type: ignore[misc, no-any-return]
+        except Exception as exc:  # a broken __str__ in the message arguments, and the like
+            fallback = {
+                "timestamp": _timestamp(record.created),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": f"<unformattable log record: {exc!r}>",
+                "msg_template": str(getattr(record, "msg", ""))[:10_000],
+            }
+            return json.dumps(fallback, separators=(",", ":"))
+
+
+def _default_service() -> str:
+    from .. import config
+
+    return config.get().service
+
+
+def _fit(log_data: dict[str, Any]) -> str:
+    """Cut the largest fields, with a marker, until the line fits the limit."""
+    data = _json.safe(log_data)
+    data["truncated"] = True
+    for _ in range(64):
+        line = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        size = len(line.encode("utf-8"))
+        if size <= MAX_LINE_BYTES:
+            return line
+        sizes = {k: len(json.dumps(v, ensure_ascii=False)) for k, v in data.items()}
+        key = max(sizes, key=lambda k: sizes[k])
+        keep = max(sizes[key] - (size - MAX_LINE_BYTES) - 200, 0) // 4
+        text = data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False)
+        data[key] = text[:keep] + f"...[truncated {len(text) - keep} characters]"
+    return json.dumps({k: data[k] for k in ("timestamp", "level", "logger") if k in data} | {"truncated": True})

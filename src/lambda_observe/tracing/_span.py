@@ -1,0 +1,199 @@
+"""The trace entities: the Lambda segment we hang off (:class:`Root`) and :class:`Span`.
+
+Both expose the attributes the X-Ray SDK's patchers read from a parent entity
+(``id``, ``trace_id``, ``sampled``, ``type``, ``parent_segment``), so SDK-made subsegments
+can nest under ours without the SDK's own context machinery.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import time
+import traceback
+from types import TracebackType
+from typing import Any
+
+__all__ = ["Root", "Span", "new_id"]
+
+_NAME_EXTRA = frozenset(" _.:/%&#=+-@")
+_MAX_FRAMES = 30
+_CAUSE_ATTR = "_lambda_observe_cause_id"
+
+
+def new_id() -> str:
+    """A random 16-hex-digit entity id."""
+    return binascii.b2a_hex(os.urandom(8)).decode("ascii")
+
+
+def clean_name(name: object) -> str:
+    """A subsegment name that fits X-Ray's name pattern (1-200 allowed characters)."""
+    text = name if isinstance(name, str) else str(name)
+    if text.isascii() and all(c.isalnum() or c in _NAME_EXTRA for c in text) and 0 < len(text) <= 200:
+        return text
+    cleaned = "".join(c if (c.isalnum() or c in _NAME_EXTRA) else "_" for c in text)[:200]
+    return cleaned or "unnamed"
+
+
+class Root:
+    """The Lambda function's segment, made by the Lambda service: the parent we attach to.
+
+    It is never sent; it also tracks the invocation's open entities (for the timeout warning).
+    """
+
+    __slots__ = ("id", "open", "sampled", "trace_id")
+    type = "segment"
+    in_progress = True
+
+    def __init__(self, trace_id: str, parent_id: str, sampled: bool = True) -> None:
+        self.trace_id = trace_id
+        self.id = parent_id
+        self.sampled = sampled
+        self.open: dict[str, Any] = {}
+
+    # The methods below are what the X-Ray SDK's Subsegment calls on its parent segment.
+    def get_origin_trace_header(self) -> None:
+        return None
+
+    def save_origin_trace_header(self, header: object) -> None:
+        return None
+
+    def increment(self) -> None:
+        return None
+
+    def decrement_ref_counter(self) -> None:
+        return None
+
+    def decrement_subsegments_size(self) -> None:
+        return None
+
+    def add_subsegment(self, subsegment: object) -> None:
+        return None
+
+
+class Span:
+    """One subsegment: a block of code, a function call, the handler itself."""
+
+    __slots__ = (
+        "annotations",
+        "aws",
+        "cause",
+        "end_time",
+        "error",
+        "fault",
+        "http",
+        "id",
+        "metadata",
+        "name",
+        "namespace",
+        "parent_id",
+        "parent_segment",
+        "sql",
+        "start_time",
+        "throttle",
+        "timed_out",
+        "trace_id",
+    )
+    type = "subsegment"
+    sampled = True
+
+    def __init__(self, name: str, parent: Any, root: Root, namespace: str | None = None) -> None:
+        self.id = new_id()
+        self.name = clean_name(name)
+        self.trace_id = root.trace_id
+        self.parent_id: str = parent.id
+        self.parent_segment = root
+        self.start_time = time.time()
+        self.end_time: float | None = None
+        self.namespace = namespace
+        self.annotations: dict[str, Any] = {}
+        self.metadata: dict[str, dict[str, Any]] = {}
+        self.http: dict[str, Any] = {}
+        self.aws: dict[str, Any] = {}
+        self.sql: dict[str, Any] = {}
+        self.cause: dict[str, Any] | str | None = None
+        self.fault = self.error = self.throttle = self.timed_out = False
+
+    @property
+    def in_progress(self) -> bool:
+        return self.end_time is None
+
+    def close(self, end_time: float | None = None) -> None:
+        self.end_time = end_time or time.time()
+
+    def record_exception(self, exc: BaseException, tb: TracebackType | None = None) -> None:
+        """Mark fault and describe ``exc`` as the cause (by reference if a child already did)."""
+        self.fault = True
+        recorded = getattr(exc, _CAUSE_ATTR, None)
+        if isinstance(recorded, str):
+            self.cause = recorded
+            return
+        self.cause = describe(exc, tb or exc.__traceback__)
+        try:
+            setattr(exc, _CAUSE_ATTR, self.cause["exceptions"][0]["id"])
+        except Exception:  # exceptions with __slots__ refuse attributes: fine, full cause again
+            pass
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "id": self.id,
+            "start_time": self.start_time,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "type": "subsegment",
+        }
+        if self.end_time is None:
+            doc["in_progress"] = True
+        else:
+            doc["end_time"] = self.end_time
+        if self.namespace:
+            doc["namespace"] = self.namespace
+        if self.fault:
+            doc["fault"] = True
+        if self.error:
+            doc["error"] = True
+        if self.throttle:
+            doc["throttle"] = True
+        if self.cause:
+            doc["cause"] = self.cause
+        if self.annotations:
+            doc["annotations"] = self.annotations
+        if self.metadata:
+            doc["metadata"] = self.metadata
+        if self.http:
+            doc["http"] = self.http
+        if self.aws:
+            doc["aws"] = self.aws
+        if self.sql:
+            doc["sql"] = self.sql
+        return doc
+
+
+_CWD: list[str] = []
+
+
+def describe(exc: BaseException, tb: TracebackType | None) -> dict[str, Any]:
+    """An X-Ray ``cause`` object for ``exc``: type, message and stack, innermost frame first."""
+    if not _CWD:
+        try:
+            _CWD.append(os.getcwd())
+        except OSError:
+            _CWD.append("")
+    frames = traceback.extract_tb(tb)[-_MAX_FRAMES:] if tb is not None else []
+    stack = [{"path": f.filename, "line": f.lineno or 0, "label": f.name} for f in reversed(frames)]
+    entry: dict[str, Any] = {
+        "id": new_id(),
+        "type": type(exc).__name__,
+        "message": _message(exc),
+        "remote": False,
+        "stack": stack,
+    }
+    return {"working_directory": _CWD[0], "exceptions": [entry]}
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)[:4096]
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"

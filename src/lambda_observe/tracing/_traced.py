@@ -1,0 +1,177 @@
+"""``@traced``: the one decorator for a Lambda handler."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar, overload
+
+from .. import _invocation, _timeout, _warn, config
+from . import _context, _state
+
+__all__ = ["traced"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_LOG = logging.getLogger("lambda_observe")
+
+Hook = Callable[[_invocation.Invocation, Any], None]
+#: Called at the start of every invocation with (invocation, event): logs and idempotency
+#: register here, so ``@traced`` needs to know nothing about them.
+INVOCATION_HOOKS: list[Hook] = []
+
+
+class _Options:
+    __slots__ = ("capture_error", "capture_response", "log_errors", "name", "service")
+
+    def __init__(self, name: str, service: str | None, capture_response: bool | None,
+                 capture_error: bool | None, log_errors: bool | None) -> None:
+        self.name = f"## {name}"
+        self.service = service
+        self.capture_response = capture_response
+        self.capture_error = capture_error
+        self.log_errors = log_errors
+
+
+class _First:
+    done = False
+
+
+def _first_invocation() -> None:
+    """Once per process, at the first invocation: apply ``LAMBDA_OBSERVE_PATCH``."""
+    _First.done = True
+    names = config.get().patch
+    if names:
+        try:
+            from .patching import patch
+
+            patch(*names)
+        except Exception as exc:
+            _warn.once("env-patch", "lambda_observe: LAMBDA_OBSERVE_PATCH could not be applied: %s", exc)
+
+
+def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) -> Any:
+    if not _First.done:
+        _first_invocation()
+    inv, inv_token = _invocation.begin(context, opts.service)
+    cfg = config.get()
+    for hook in INVOCATION_HOOKS:
+        try:
+            hook(inv, event)
+        except Exception as exc:
+            _warn.once(f"hook-{getattr(hook, '__name__', hook)}", "lambda_observe: %r failed: %r", hook, exc)
+    backend = _state.backend()
+    root = span = None
+    try:
+        root = backend.root(inv)
+        if root is not None:
+            span = backend.start(opts.name, root)
+            backend.annotate(span, "ColdStart", inv.cold_start)
+            backend.annotate(span, "Service", inv.service)
+    except Exception as exc:
+        _warn.once("traced-start", "lambda_observe: could not start the handler's subsegment: %r", exc)
+        span = None
+    stack_token = _context.replace((root, span) if span is not None else ())
+    alarm = _timeout.arm(inv, root)
+    try:
+        result = fn(event, context)
+    except BaseException as exc:
+        if span is not None and (cfg.capture_error if opts.capture_error is None else opts.capture_error):
+            try:
+                backend.record_exception(span, exc, exc.__traceback__)
+            except Exception as failure:
+                _warn.once("traced-error", "lambda_observe: could not record the exception: %r", failure)
+        if cfg.log_errors if opts.log_errors is None else opts.log_errors:
+            try:
+                _LOG.error("handler raised %s: %s", type(exc).__name__, exc, exc_info=exc)
+            except Exception:
+                pass
+        raise
+    else:
+        if span is not None and (cfg.capture_response if opts.capture_response is None else opts.capture_response):
+            try:
+                backend.add_metadata(span, inv.service, f"{opts.name[3:]} response", result)
+            except Exception as failure:
+                _warn.once("traced-response", "lambda_observe: could not store the response: %r", failure)
+        return result
+    finally:
+        _timeout.disarm(alarm)
+        if span is not None:
+            try:
+                backend.finish(span)
+            except Exception as failure:
+                _warn.once("traced-finish", "lambda_observe: could not send the handler's subsegment: %r", failure)
+        _context.reset(stack_token)
+        _invocation.end(inv_token)
+
+
+@overload
+def traced(fn: Callable[P, Awaitable[R]], /) -> Callable[P, R]: ...
+@overload
+def traced(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def traced(
+    fn: None = None,
+    /,
+    *,
+    service: str | None = ...,
+    capture_response: bool | None = ...,
+    capture_error: bool | None = ...,
+    log_errors: bool | None = ...,
+    logs: bool = ...,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def traced(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    service: str | None = None,
+    capture_response: bool | None = None,
+    capture_error: bool | None = None,
+    log_errors: bool | None = None,
+    logs: bool = True,
+) -> Any:
+    """Make a Lambda handler observable: ``@traced`` or ``@traced(service="orders")``.
+
+    Each invocation: begins the invocation context (request id, trace header, cold start,
+    deadline), opens the subsegment ``## <handler>`` under the Lambda segment annotated
+    ``ColdStart`` and ``Service``, stores the response as metadata, records an escaping
+    exception as the subsegment's cause and logs it once, then re-raises it unchanged.
+    ``logs=True`` (the default) also sets up JSON logging for the process (:func:`setup_logging`).
+    Options left at ``None`` follow the environment (see :mod:`lambda_observe.config`).
+    An ``async def`` handler gets a plain entry point that runs it to completion.
+    """
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(handler):
+            raise TypeError(f"traced() decorates a handler function, not {type(handler).__name__}")
+        opts = _Options(getattr(handler, "__name__", "handler"), service, capture_response, capture_error,
+                        log_errors)
+        if logs:
+            from ..logs import setup_logging
+
+            setup_logging(service=service)
+        if inspect.iscoroutinefunction(handler):
+
+            def run_async(event: Any, context: Any) -> Any:
+                return asyncio.run(handler(event, context))
+
+            @functools.wraps(handler)
+            def async_entry(event: Any, context: Any) -> Any:
+                return _invoke(run_async, opts, event, context)
+
+            return async_entry
+
+        @functools.wraps(handler)
+        def entry(event: Any, context: Any) -> Any:
+            return _invoke(handler, opts, event, context)
+
+        return entry
+
+    if fn is None:
+        return decorate
+    return decorate(fn)

@@ -1,0 +1,134 @@
+"""``patch()``: trace only the libraries the user names.
+
+Patching is deferred: a library that is not imported yet is patched when the user's code
+imports it (a post-import hook), so ``patch("boto3")`` does not import botocore itself.
+The X-Ray SDK's patchers do the wrapping; each is applied at most once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from collections.abc import Iterable
+
+from .. import _warn, config
+
+__all__ = ["SUPPORTED", "patch", "patched"]
+
+_LOG = logging.getLogger("lambda_observe")
+
+#: The SDK patcher name -> the module whose import triggers it.
+SUPPORTED: dict[str, str] = {
+    "aiobotocore": "aiobotocore",
+    "botocore": "botocore",
+    "httplib": "http.client",
+    "httpx": "httpx",
+    "mysql": "mysql.connector",
+    "pg8000": "pg8000",
+    "psycopg": "psycopg",
+    "psycopg2": "psycopg2",
+    "pymongo": "pymongo",
+    "pymysql": "pymysql",
+    "pynamodb": "pynamodb",
+    "requests": "requests",
+    "sqlalchemy_core": "sqlalchemy",
+    "sqlite3": "sqlite3",
+}
+
+#: What users type -> the SDK patcher name.
+ALIASES: dict[str, str] = {
+    "boto3": "botocore",
+    "aioboto3": "aiobotocore",
+    "http.client": "httplib",
+    "urllib": "httplib",
+    "mysql-connector": "mysql",
+    "mysql_connector": "mysql",
+    "mysql.connector": "mysql",
+    "mysql-connector-python": "mysql",
+    "psycopg3": "psycopg",
+    "sqlalchemy": "sqlalchemy_core",
+}
+
+_REQUESTED: set[str] = set()
+_APPLIED: set[str] = set()
+
+
+def _canonical(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"patch() takes library names as strings, not {type(name).__name__}")
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in SUPPORTED:
+        names = ", ".join(sorted({*SUPPORTED, *ALIASES}))
+        raise ValueError(f"unknown module {name!r} for patch(); supported: {names}")
+    return key
+
+
+def _apply(sdk_name: str) -> None:
+    if sdk_name in _APPLIED:
+        return
+    _APPLIED.add(sdk_name)
+    try:
+        from . import _sdk_bridge
+
+        _sdk_bridge.install()
+        from aws_xray_sdk.core import patch as sdk_patch
+
+        sdk_patch([sdk_name], raise_errors=True)
+    except Exception as exc:
+        _APPLIED.discard(sdk_name)
+        _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
+
+
+def patch(*names: str, ignore: Iterable[str] = ()) -> None:
+    """Trace calls made through the named libraries, and no others.
+
+    ``patch("boto3", "requests")``. Names are those of :data:`SUPPORTED` or their aliases
+    (``boto3`` means botocore, ``aioboto3`` aiobotocore, ``sqlalchemy`` sqlalchemy_core, ...).
+    ``ignore`` takes host or URL patterns (``"*.internal"``, ``"*/health"``) whose calls are
+    not sent; ``LAMBDA_OBSERVE_PATCH_IGNORE`` does the same from the environment.
+
+    Raises :class:`ValueError` for an unknown name, before patching anything. A supported
+    library that is not installed is reported once at WARNING here and otherwise ignored.
+    With tracing switched off nothing is patched.
+    """
+    wanted = [_canonical(n) for n in names]
+    patterns = tuple(p for p in ignore)
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"patch(ignore=...) takes host or URL patterns as strings, got {pattern!r}")
+    if not config.get().tracing:
+        _LOG.debug("lambda_observe: tracing is off; patch(%s) does nothing", ", ".join(wanted))
+        return
+    if patterns:
+        from . import _state
+
+        emitter = getattr(_state.backend(), "emitter", None)
+        if emitter is not None:
+            emitter.ignore = tuple(dict.fromkeys((*emitter.ignore, *patterns)))
+    for sdk_name in wanted:
+        if sdk_name in _REQUESTED:
+            continue
+        module = SUPPORTED[sdk_name]
+        top = module.split(".")[0]
+        if top not in sys.modules and importlib.util.find_spec(top) is None:
+            _warn.once(
+                f"patch-missing-{sdk_name}",
+                "lambda_observe: patch(%r): %s is not installed, so there is nothing to trace",
+                sdk_name,
+                top,
+            )
+            continue
+        _REQUESTED.add(sdk_name)
+        if module in sys.modules:
+            _apply(sdk_name)
+        else:
+            import wrapt
+
+            wrapt.register_post_import_hook(lambda _mod, n=sdk_name: _apply(n), module)
+
+
+def patched() -> frozenset[str]:
+    """The SDK patcher names applied so far in this process."""
+    return frozenset(_APPLIED)
