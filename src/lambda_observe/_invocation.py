@@ -88,9 +88,7 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
         request_id=str(getattr(context, "aws_request_id", "") or ""),
         function_name=str(getattr(context, "function_name", "") or env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
         function_arn=str(getattr(context, "invoked_function_arn", "") or ""),
-        function_version=str(
-            getattr(context, "function_version", "") or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
-        ),
+        function_version=str(getattr(context, "function_version", "") or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")),
         memory_mb=_memory(context),
         trace_header=raw,
         trace=parse(raw),

@@ -87,9 +87,7 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         env = os.environ
-        level = (
-            env.get("LAMBDA_OBSERVE_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL") or env.get("LOG_LEVEL") or "INFO"
-        )
+        level = env.get("LAMBDA_OBSERVE_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL") or env.get("LOG_LEVEL") or "INFO"
         return cls(
             tracing=_flag("LAMBDA_OBSERVE_TRACING", True) and _flag("AWS_XRAY_SDK_ENABLED", True),
             service=env.get("LAMBDA_OBSERVE_SERVICE") or env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined",

@@ -61,7 +61,7 @@ class Collector:
         while not self._stop.is_set():
             try:
                 data = self._sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

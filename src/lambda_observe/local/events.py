@@ -79,8 +79,13 @@ def apigw_http() -> dict[str, Any]:
             "accountId": _ACCOUNT,
             "apiId": "abcdef1234",
             "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": "POST", "path": "/orders", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7",
-                     "userAgent": "curl/8.5.0"},
+            "http": {
+                "method": "POST",
+                "path": "/orders",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "198.51.100.7",
+                "userAgent": "curl/8.5.0",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "POST /orders",
             "stage": "$default",
@@ -116,50 +121,64 @@ def alb() -> dict[str, Any]:
 def sqs() -> dict[str, Any]:
     records = []
     for n in range(2):
-        records.append({
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": uuid.uuid4().hex,
-            "body": json.dumps({"order_id": f"order-{1001 + n}", "amount": 10 + n}),
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(_now_ms()),
-                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": str(_now_ms())},
-            "messageAttributes": {},
-            "md5OfBody": uuid.uuid4().hex,
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{_REGION}:{_ACCOUNT}:orders-queue",
-            "awsRegion": _REGION,
-        })
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": uuid.uuid4().hex,
+                "body": json.dumps({"order_id": f"order-{1001 + n}", "amount": 10 + n}),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(_now_ms()),
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": str(_now_ms()),
+                },
+                "messageAttributes": {},
+                "md5OfBody": uuid.uuid4().hex,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{_REGION}:{_ACCOUNT}:orders-queue",
+                "awsRegion": _REGION,
+            }
+        )
     return {"Records": records}
 
 
 def sns() -> dict[str, Any]:
-    return {"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": f"arn:aws:sns:{_REGION}:{_ACCOUNT}:orders:{uuid.uuid4()}",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": str(uuid.uuid4()),
-            "TopicArn": f"arn:aws:sns:{_REGION}:{_ACCOUNT}:orders",
-            "Subject": "order placed",
-            "Message": _body(),
-            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "MessageAttributes": {},
-        },
-    }]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"arn:aws:sns:{_REGION}:{_ACCOUNT}:orders:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": f"arn:aws:sns:{_REGION}:{_ACCOUNT}:orders",
+                    "Subject": "order placed",
+                    "Message": _body(),
+                    "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def s3() -> dict[str, Any]:
-    return {"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": _REGION,
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-        "eventName": "ObjectCreated:Put",
-        "s3": {
-            "bucket": {"name": "orders-uploads", "arn": "arn:aws:s3:::orders-uploads"},
-            "object": {"key": "incoming/order-1001.json", "size": 1024, "eTag": uuid.uuid4().hex},
-        },
-    }]}
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": _REGION,
+                "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": "orders-uploads", "arn": "arn:aws:s3:::orders-uploads"},
+                    "object": {"key": "incoming/order-1001.json", "size": 1024, "eTag": uuid.uuid4().hex},
+                },
+            }
+        ]
+    }
 
 
 def eventbridge() -> dict[str, Any]:
@@ -177,30 +196,45 @@ def eventbridge() -> dict[str, Any]:
 
 
 def dynamodb_stream() -> dict[str, Any]:
-    return {"Records": [{
-        "eventID": uuid.uuid4().hex,
-        "eventName": "INSERT",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": _REGION,
-        "dynamodb": {"Keys": {"order_id": {"S": "order-1001"}},
-                     "NewImage": {"order_id": {"S": "order-1001"}, "amount": {"N": "42.5"}},
-                     "SequenceNumber": str(_now_ms()), "StreamViewType": "NEW_IMAGE"},
-        "eventSourceARN": f"arn:aws:dynamodb:{_REGION}:{_ACCOUNT}:table/orders/stream/2026-01-01T00:00:00.000",
-    }]}
+    return {
+        "Records": [
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": _REGION,
+                "dynamodb": {
+                    "Keys": {"order_id": {"S": "order-1001"}},
+                    "NewImage": {"order_id": {"S": "order-1001"}, "amount": {"N": "42.5"}},
+                    "SequenceNumber": str(_now_ms()),
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": f"arn:aws:dynamodb:{_REGION}:{_ACCOUNT}:table/orders/stream/2026-01-01T00:00:00.000",
+            }
+        ]
+    }
 
 
 def kinesis() -> dict[str, Any]:
     import base64
 
-    return {"Records": [{
-        "kinesis": {"partitionKey": "order-1001", "kinesisSchemaVersion": "1.0",
-                    "data": base64.b64encode(_body().encode()).decode(), "sequenceNumber": str(_now_ms()),
-                    "approximateArrivalTimestamp": time.time()},
-        "eventSource": "aws:kinesis",
-        "eventID": f"shardId-000000000000:{_now_ms()}",
-        "awsRegion": _REGION,
-        "eventSourceARN": f"arn:aws:kinesis:{_REGION}:{_ACCOUNT}:stream/orders",
-    }]}
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "partitionKey": "order-1001",
+                    "kinesisSchemaVersion": "1.0",
+                    "data": base64.b64encode(_body().encode()).decode(),
+                    "sequenceNumber": str(_now_ms()),
+                    "approximateArrivalTimestamp": time.time(),
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": f"shardId-000000000000:{_now_ms()}",
+                "awsRegion": _REGION,
+                "eventSourceARN": f"arn:aws:kinesis:{_REGION}:{_ACCOUNT}:stream/orders",
+            }
+        ]
+    }
 
 
 NAMES: dict[str, Callable[[], dict[str, Any]]] = {

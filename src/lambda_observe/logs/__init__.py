@@ -97,7 +97,7 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream or sys.stdout)
         self._fixed = stream
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return self._fixed or sys.stdout
 
@@ -112,7 +112,7 @@ def get_logger(name: str | None = None) -> logging.Logger:
     return logging.getLogger(name)
 
 
-class append_keys(contextlib.ContextDecorator):  # noqa: N801 - used like a function
+class append_keys(contextlib.ContextDecorator):
     """Add keys to every log line within a block or a function call.
 
     ``with append_keys(order_id=42): ...`` or ``@append_keys(component="billing")``. Scoped by

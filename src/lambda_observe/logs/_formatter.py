@@ -19,7 +19,8 @@ MAX_LINE_BYTES = 256 * 1024 - 26 - 512
 KEYS: ContextVar[dict[str, Any]] = ContextVar("lambda_observe_log_keys", default={})  # noqa: B039
 
 _RESERVED = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
 )
 _STAMP: list[Any] = [-1, ""]
 
@@ -50,17 +51,17 @@ def _base() -> type[logging.Formatter]:
         import orjson  # noqa: F401
         from pythonjsonlogger.orjson import OrjsonFormatter
 
-        return OrjsonFormatter  # type: ignore[no-any-return]
+        return OrjsonFormatter
     except ImportError:
         from pythonjsonlogger.json import JsonFormatter
 
-        return JsonFormatter  # type: ignore[no-any-return]
+        return JsonFormatter
 
 
 def make_formatter(service: str | None = None) -> logging.Formatter:
     """A :class:`LambdaJsonFormatter` on python-json-logger's fastest available serializer."""
     cls = type("LambdaJsonFormatter", (LambdaJsonFormatter, _base()), {})
-    return cls(service=service)  # type: ignore[call-arg, no-any-return]
+    return cls(service=service)  # type: ignore[no-any-return]
 
 
 class LambdaJsonFormatter:
@@ -72,7 +73,7 @@ class LambdaJsonFormatter:
     """
 
     def __init__(self, service: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)  # type: ignore[call-arg]
+        super().__init__(**kwargs)
         self.service = service
         if hasattr(self, "json_default"):
             self.json_default = _json.default

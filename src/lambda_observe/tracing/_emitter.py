@@ -111,15 +111,32 @@ def encode(doc: dict[str, Any]) -> bytes:
 
 def _shrink(doc: dict[str, Any], original: int) -> dict[str, Any]:
     """Keep identity, timing, flags and annotations; cut stacks and long strings."""
-    keep = ("name", "id", "start_time", "end_time", "in_progress", "trace_id", "parent_id", "type",
-            "namespace", "fault", "error", "throttle")
+    keep = (
+        "name",
+        "id",
+        "start_time",
+        "end_time",
+        "in_progress",
+        "trace_id",
+        "parent_id",
+        "type",
+        "namespace",
+        "fault",
+        "error",
+        "throttle",
+    )
     small: dict[str, Any] = {k: doc[k] for k in keep if k in doc}
     cause = doc.get("cause")
     if isinstance(cause, dict):
         exceptions = [
-            {"id": e.get("id"), "type": str(e.get("type", ""))[:200], "message": str(e.get("message", ""))[:1000],
-             "stack": list(e.get("stack", []))[:5]}
-            for e in cause.get("exceptions", [])[:3] if isinstance(e, dict)
+            {
+                "id": e.get("id"),
+                "type": str(e.get("type", ""))[:200],
+                "message": str(e.get("message", ""))[:1000],
+                "stack": list(e.get("stack", []))[:5],
+            }
+            for e in cause.get("exceptions", [])[:3]
+            if isinstance(e, dict)
         ]
         small["cause"] = {"working_directory": str(cause.get("working_directory", ""))[:500], "exceptions": exceptions}
     elif isinstance(cause, str):

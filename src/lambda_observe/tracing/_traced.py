@@ -27,8 +27,14 @@ INVOCATION_HOOKS: list[Hook] = []
 class _Options:
     __slots__ = ("capture_error", "capture_response", "log_errors", "name", "service")
 
-    def __init__(self, name: str, service: str | None, capture_response: bool | None,
-                 capture_error: bool | None, log_errors: bool | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        service: str | None,
+        capture_response: bool | None,
+        capture_error: bool | None,
+        log_errors: bool | None,
+    ) -> None:
         self.name = f"## {name}"
         self.service = service
         self.capture_response = capture_response
@@ -149,8 +155,7 @@ def traced(
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(handler):
             raise TypeError(f"traced() decorates a handler function, not {type(handler).__name__}")
-        opts = _Options(getattr(handler, "__name__", "handler"), service, capture_response, capture_error,
-                        log_errors)
+        opts = _Options(getattr(handler, "__name__", "handler"), service, capture_response, capture_error, log_errors)
         if logs:
             from ..logs import setup_logging
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 import wrapt
 
@@ -71,7 +71,7 @@ def add_metadata(key: str, value: Any, namespace: str | None = None) -> None:
         _fail("add_metadata", exc)
 
 
-class subsegment:  # noqa: N801 - used like a function: ``with subsegment("db"):``
+class subsegment:
     """Trace a block of code: ``with subsegment("db", table="orders"):`` (or ``async with``).
 
     Keyword arguments become annotations. The block nests under whatever is current; an
@@ -165,7 +165,7 @@ def _close(opened: tuple[Any, Any], failure: BaseException | None) -> None:
         _fail("capture", exc)
 
 
-def _trace_generator(gen: Iterator[Any], name: str) -> Iterator[Any]:
+def _trace_generator(gen: Generator[Any, Any, Any], name: str) -> Generator[Any, Any, Any]:
     """Drive ``gen``; its subsegment is current only while the generator's own body runs."""
     opened = _open(name)
     if opened is None:
@@ -179,7 +179,7 @@ def _trace_generator(gen: Iterator[Any], name: str) -> Iterator[Any]:
             try:
                 item = gen.throw(pending) if pending is not None else gen.send(sent)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value
             finally:
                 _context.reset(token)
             pending = None
@@ -240,14 +240,14 @@ def _wrap(fn: F, name: str) -> F:
         def agen_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             return _trace_async_generator(wrapped(*args, **kwargs), name)
 
-        return agen_wrapper(fn)  # type: ignore[no-any-return]
+        return cast(F, agen_wrapper(fn))
     if inspect.isgeneratorfunction(fn):
 
         @wrapt.decorator
         def gen_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             return _trace_generator(wrapped(*args, **kwargs), name)
 
-        return gen_wrapper(fn)  # type: ignore[no-any-return]
+        return cast(F, gen_wrapper(fn))
     if inspect.iscoroutinefunction(fn):
 
         @wrapt.decorator
@@ -257,7 +257,7 @@ def _wrap(fn: F, name: str) -> F:
             async with subsegment(name):
                 return await wrapped(*args, **kwargs)
 
-        return async_wrapper(fn)  # type: ignore[no-any-return]
+        return cast(F, async_wrapper(fn))
 
     @wrapt.decorator
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -266,12 +266,13 @@ def _wrap(fn: F, name: str) -> F:
         with subsegment(name):
             return wrapped(*args, **kwargs)
 
-    return wrapper(fn)  # type: ignore[no-any-return]
+    return cast(F, wrapper(fn))
 
 
 def _label(fn: Callable[..., Any]) -> str:
     target = fn.__func__ if isinstance(fn, (classmethod, staticmethod)) else fn
-    return f"## {getattr(target, '__qualname__', None) or getattr(target, '__name__', 'function')}"
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", "function")
+    return f"## {name.replace('<locals>.', '')}"
 
 
 @overload
@@ -296,4 +297,3 @@ def capture(fn: Any = None, /) -> Any:
     if not callable(fn) and not isinstance(fn, (classmethod, staticmethod)):
         raise TypeError(f"capture() takes a function or a subsegment name, not {type(fn).__name__}")
     return _wrap(fn, _label(fn))
-

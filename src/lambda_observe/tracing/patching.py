@@ -7,6 +7,7 @@ The X-Ray SDK's patchers do the wrapping; each is applied at most once.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import sys
@@ -81,6 +82,10 @@ def _apply(sdk_name: str) -> None:
         _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
 
 
+def _on_import(sdk_name: str, module: object) -> None:
+    _apply(sdk_name)
+
+
 def patch(*names: str, ignore: Iterable[str] = ()) -> None:
     """Trace calls made through the named libraries, and no others.
 
@@ -126,7 +131,7 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
         else:
             import wrapt
 
-            wrapt.register_post_import_hook(lambda _mod, n=sdk_name: _apply(n), module)
+            wrapt.register_post_import_hook(functools.partial(_on_import, sdk_name), module)
 
 
 def patched() -> frozenset[str]:

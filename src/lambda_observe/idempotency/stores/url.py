@@ -1,0 +1,49 @@
+"""Making a store from a URL: ``sqlite:///path``, ``redis://host:port/db``, ``dynamodb://table?...``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["from_url"]
+
+
+def from_url(url: str) -> Any:
+    """A store for ``url``; raises :class:`ValueError` saying which forms are accepted."""
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError(
+            f"idempotency store {url!r}: expected a URL: sqlite:///path, redis://host:port/db, "
+            "dynamodb://table?region=...&endpoint=..., or memory://"
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        from .sqlite import SQLiteStore
+
+        path = url.split("://", 1)[1]
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel/path, sqlite:////abs/path
+        if not path:
+            raise ValueError(f"idempotency store {url!r}: expected a file path after sqlite:///")
+        return SQLiteStore(path)
+    if scheme in ("redis", "rediss", "unix"):
+        from .redis import RedisStore
+
+        return RedisStore(url)
+    if scheme == "dynamodb":
+        from .dynamodb import DynamoDBStore
+
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(query) - {"region", "endpoint", "key_attr"}
+        if unknown:
+            raise ValueError(
+                f"idempotency store {url!r}: unknown option(s) {sorted(unknown)}; known: region, endpoint, key_attr"
+            )
+        table = parts.netloc or parts.path.lstrip("/")
+        return DynamoDBStore(
+            table, region=query.get("region"), endpoint_url=query.get("endpoint"), key_attr=query.get("key_attr", "id")
+        )
+    if scheme == "memory":
+        from .memory import InMemoryStore
+
+        return InMemoryStore()
+    raise ValueError(f"idempotency store {url!r}: unknown scheme {scheme!r}; known: sqlite, redis, dynamodb, memory")

@@ -1,0 +1,51 @@
+"""Helpers for testing your own handlers: a Lambda context, captured segments, a memory store.
+
+As pytest fixtures::
+
+    import pytest
+    from lambda_observe import testing
+
+    @pytest.fixture
+    def segments(monkeypatch):
+        with testing.collector() as c:
+            monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", c.address)
+            monkeypatch.setenv("_X_AMZN_TRACE_ID", testing.trace_header())
+            testing.reset()
+            yield c
+
+    def test_handler(segments):
+        handler({}, testing.LambdaContext())
+        names = [d["name"] for d in segments.settle()]
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from .idempotency.stores.memory import InMemoryStore
+from .local.collector import Collector, parse_datagram
+from .local.context import LambdaContext
+
+__all__ = ["Collector", "InMemoryStore", "LambdaContext", "collector", "parse_datagram", "reset", "trace_header"]
+
+
+def collector() -> Collector:
+    """A UDP collector on a free loopback port; use it as a context manager."""
+    return Collector()
+
+
+def trace_header(sampled: bool = True) -> str:
+    """A fresh ``_X_AMZN_TRACE_ID`` value, as Lambda sets for each invocation."""
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled={1 if sampled else 0}"
+
+
+def reset() -> None:
+    """Forget configuration, backend and cold-start state (after changing the environment)."""
+    from . import _invocation, config
+    from .tracing import _state
+
+    config.reset()
+    _state.reset()
+    _invocation.reset_process()

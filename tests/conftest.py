@@ -1,0 +1,126 @@
+"""Shared fixtures: a Lambda-like environment with a real UDP collector, the X-Ray schema,
+the shared real event samples, and clean library state for every test."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SCHEMA_PATH = SHARED / "schemas" / "xray-segmentdocument-schema-v1.0.0.json"
+EVENTS = SHARED / "events"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` when ``condition`` is false, except in CI, where it fails."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def xray_validator() -> Any:
+    import jsonschema
+
+    need(SCHEMA_PATH.is_file(), f"the X-Ray schema is not at {SCHEMA_PATH}")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.fixture
+def assert_valid(xray_validator: Any) -> Any:
+    def check(docs: list[dict[str, Any]]) -> None:
+        assert docs, "no documents to validate"
+        for doc in docs:
+            errors = sorted(xray_validator.iter_errors(doc), key=str)
+            assert not errors, f"{doc.get('name')}: {[e.message for e in errors]}"
+
+    return check
+
+
+def shared_event(name: str) -> dict[str, Any]:
+    path = EVENTS / name
+    need(path.is_file(), f"shared event {path} is missing")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def reset_library() -> None:
+    from lambda_observe import _invocation, _warn, config
+    from lambda_observe.logs import _Setup
+    from lambda_observe.tracing import _state
+    from lambda_observe.tracing._traced import INVOCATION_HOOKS
+
+    config.reset()
+    _state.reset()
+    _invocation.reset_process()
+    _warn.forget()
+    _Setup.done = False
+    INVOCATION_HOOKS.clear()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_lambda_observe_handler", False):
+            root.removeHandler(handler)
+
+
+def new_trace_header(sampled: bool = True) -> tuple[str, str, str]:
+    import time
+
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    parent = uuid.uuid4().hex[:16]
+    return root, parent, f"Root={root};Parent={parent};Sampled={1 if sampled else 0}"
+
+
+class LambdaEnv:
+    """The environment of a test: its collector and its trace header."""
+
+    def __init__(self, collector: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.collector = collector
+        self.monkeypatch = monkeypatch
+        self.new_trace()
+
+    def new_trace(self, sampled: bool = True) -> str:
+        self.root, self.parent, header = new_trace_header(sampled)
+        self.monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
+        return header
+
+    def documents(self, count: int | None = None) -> list[dict[str, Any]]:
+        if count is None:
+            return self.collector.settle(quiet=0.05)
+        return self.collector.wait_for(count)
+
+
+@pytest.fixture(autouse=True)
+def clean_library(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in list(os.environ):
+        if key.startswith("LAMBDA_OBSERVE_") or key in ("_X_AMZN_TRACE_ID", "AWS_LAMBDA_LOG_FORMAT",
+                                                         "AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL",
+                                                         "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_XRAY_SDK_ENABLED"):
+            monkeypatch.delenv(key, raising=False)
+    reset_library()
+    yield
+    reset_library()
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LambdaEnv]:
+    from lambda_observe.testing import collector as make_collector
+
+    with make_collector() as collector:
+        monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "test-fn")
+        monkeypatch.setenv("AWS_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", collector.address)
+        monkeypatch.setenv("LAMBDA_OBSERVE_IDEMPOTENCY_STORE", "memory://")
+        reset_library()
+        yield LambdaEnv(collector, monkeypatch)
