@@ -23,6 +23,8 @@ _RESERVED = frozenset(
     | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
 )
 _STAMP: list[Any] = [-1, ""]
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x1C: "\\u001c", 0x1D: "\\u001d",
+                0x1E: "\\u001e", 0x0B: "\\u000b", 0x0C: "\\u000c"}
 
 
 def _timestamp(created: float) -> str:
@@ -121,6 +123,8 @@ class LambdaJsonFormatter:
             line = json.dumps(_json.safe(log_data), separators=(",", ":"), ensure_ascii=False)
         if len(line) * 4 > MAX_LINE_BYTES and len(line.encode("utf-8")) > MAX_LINE_BYTES:
             line = _fit(log_data)
+        if not line.isascii():  # characters some readers split lines on: escape them (still valid JSON)
+            line = line.translate(_LINE_BREAKS)
         return line
 
     def format(self, record: logging.LogRecord) -> str:

@@ -1,0 +1,333 @@
+"""JSON logs of decorated handlers, read back from stdout line by line."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import decimal
+import json
+import logging
+import sys
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambda_observe import append_keys, get_logger, propagate, setup_logging, traced
+from lambda_observe.logs import MAX_LINE_BYTES
+from lambda_observe.testing import LambdaContext
+from tests.conftest import shared_event
+
+INVOCATION_KEYS = {
+    "function_request_id", "function_name", "function_arn", "function_memory_size", "cold_start", "xray_trace_id",
+}
+BASE_KEYS = {"timestamp", "level", "message", "logger", "location", "service"}
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_every_line_carries_the_invocation(lambda_env, capsys):
+    """Lines from get_logger and from plain logging calls carry the same keys inside an invocation."""
+    log = get_logger("orders")
+
+    @traced(service="orders")
+    def handler(event, context):
+        log.info("order stored", extra={"order_id": 42})
+        logging.getLogger("legacy.module").warning("old code still logs")
+        return "ok"
+
+    context = LambdaContext(function_name="orders-fn", memory_limit_in_mb=256)
+    handler(shared_event("apiGatewayProxyEvent.json"), context)
+    out = lines(capsys)
+    assert len(out) == 2
+    for line in out:
+        assert BASE_KEYS | INVOCATION_KEYS | {"correlation_id"} <= set(line)
+        assert line["function_request_id"] == context.aws_request_id
+        assert line["function_name"] == "orders-fn"
+        assert line["function_memory_size"] == 256
+        assert line["cold_start"] is True
+        assert line["xray_trace_id"] == lambda_env.root
+        assert line["service"] == "orders"
+        assert datetime.datetime.strptime(line["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert out[0]["order_id"] == 42 and out[0]["logger"] == "orders" and out[0]["level"] == "INFO"
+    assert out[1]["logger"] == "legacy.module" and out[1]["level"] == "WARNING"
+
+
+def test_outside_an_invocation_the_keys_are_absent(capsys):
+    """Outside an invocation the invocation keys are absent, not null."""
+    get_logger("x").info("hello")
+    (line,) = lines(capsys)
+    assert not INVOCATION_KEYS & set(line)
+    assert "correlation_id" not in line
+    assert BASE_KEYS <= set(line)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("apiGatewayProxyEvent.json", lambda e: e["requestContext"]["requestId"]),
+        ("apiGatewayProxyV2Event.json", lambda e: e["requestContext"]["requestId"]),
+        ("lambdaFunctionUrlEvent.json", lambda e: e["requestContext"]["requestId"]),
+        ("albEvent.json", lambda e: e["headers"]["x-amzn-trace-id"]),
+        ("eventBridgeEvent.json", lambda e: e["id"]),
+        ("sqsEvent.json", lambda e: None),
+        ("s3Event.json", lambda e: None),
+    ],
+)
+def test_correlation_ids_per_event_type(lambda_env, capsys, name, expected):
+    """The correlation id comes from where each event type keeps it; others have none."""
+    event = shared_event(name)
+
+    @traced
+    def handler(event, context):
+        get_logger("t").info("x")
+
+    handler(event, LambdaContext())
+    (line,) = lines(capsys)
+    want = expected(event)
+    if want is None:
+        assert "correlation_id" not in line
+    else:
+        assert line["correlation_id"] == want
+
+
+def test_custom_correlation_path(lambda_env, capsys, monkeypatch):
+    """A JMESPath from the environment picks the correlation id."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_CORRELATION_ID_PATH", "Records[0].messageId")
+
+    @traced
+    def handler(event, context):
+        get_logger("t").info("x")
+
+    event = shared_event("sqsEvent.json")
+    handler(event, LambdaContext())
+    assert lines(capsys)[0]["correlation_id"] == event["Records"][0]["messageId"]
+
+
+def _runtime_like_root_handler(json_format: bool) -> logging.Handler:
+    """A root handler installed the way awslambdaric's bootstrap does it."""
+
+    class LambdaLoggerHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stdout.write(self.format(record) + "\n")
+
+    handler = LambdaLoggerHandler()
+    if json_format:
+        handler.setFormatter(logging.Formatter('{"message": "%(message)s", "level": "%(levelname)s"}'))
+    else:
+        handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(message)s\n"))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+@pytest.mark.parametrize("json_format", [False, True])
+def test_one_line_per_call_under_the_runtime_handler(lambda_env, capsys, monkeypatch, json_format):
+    """With the runtime's root handler installed: one line per call, never JSON inside JSON."""
+    if json_format:
+        monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", "JSON")
+    runtime = _runtime_like_root_handler(json_format)
+    try:
+
+        @traced
+        def handler(event, context):
+            get_logger("a").info("first")
+            logging.getLogger("b").info("second")
+
+        handler({}, LambdaContext())
+        out = capsys.readouterr().out.splitlines()
+        assert len(out) == 2
+        parsed = [json.loads(line) for line in out]
+        assert [p["message"] for p in parsed] == ["first", "second"]
+        assert all(isinstance(p["message"], str) and not p["message"].startswith("{") for p in parsed)
+    finally:
+        logging.getLogger().removeHandler(runtime)
+
+
+def test_setup_twice_adds_no_second_handler(capsys):
+    """setup_logging and get_logger are idempotent: still one line per call."""
+    setup_logging()
+    setup_logging()
+    get_logger("x")
+    get_logger("x").info("once")
+    assert len(lines(capsys)) == 1
+
+
+def test_append_keys_scoped_across_threads_tasks_and_invocations(lambda_env, capsys):
+    """append_keys is undone when the block ends, seen by propagated threads and tasks, never leaks."""
+    log = get_logger("k")
+
+    @traced
+    def handler(event, context):
+        with append_keys(tenant=event["tenant"]):
+            log.info("main")
+            t = threading.Thread(target=propagate(lambda: log.info("thread")))
+            t.start()
+            t.join()
+
+            async def task(n):
+                with append_keys(task=n):
+                    await asyncio.sleep(0)
+                    log.info("task")
+
+            async def both():
+                await asyncio.gather(task(1), task(2))
+
+            asyncio.run(both())
+        log.info("after")
+
+    handler({"tenant": "a"}, LambdaContext())
+    handler({"tenant": "b"}, LambdaContext())
+    out = lines(capsys)
+    first, second = out[:5], out[5:]
+    for batch, tenant in ((first, "a"), (second, "b")):
+        assert [line.get("tenant") for line in batch] == [tenant, tenant, tenant, tenant, None]
+        assert sorted(line["task"] for line in batch if "task" in line) == [1, 2]
+
+
+def test_exception_escaping_the_handler_is_logged_once(lambda_env, capsys):
+    """The escaping exception comes out once, structured, with the request id."""
+
+    @traced
+    def handler(event, context):
+        raise ValueError("bad input")
+
+    context = LambdaContext()
+    with pytest.raises(ValueError):
+        handler({}, context)
+    (line,) = lines(capsys)
+    assert line["level"] == "ERROR"
+    assert line["function_request_id"] == context.aws_request_id
+    assert line["exception"]["type"] == "ValueError"
+    assert line["exception"]["message"] == "bad input"
+    assert "Traceback" in line["exception"]["stack"]
+
+
+def test_exception_logging_can_be_turned_off(lambda_env, capsys):
+    """log_errors=False leaves the error to the caller."""
+
+    @traced(log_errors=False)
+    def handler(event, context):
+        raise ValueError("quiet")
+
+    with pytest.raises(ValueError):
+        handler({}, LambdaContext())
+    assert lines(capsys) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LAMBDA_OBSERVE_LOG_LEVEL": "WARNING", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}, logging.WARNING),
+        ({"AWS_LAMBDA_LOG_LEVEL": "ERROR", "LOG_LEVEL": "DEBUG"}, logging.ERROR),
+        ({"LOG_LEVEL": "DEBUG"}, logging.DEBUG),
+        ({}, logging.INFO),
+    ],
+)
+def test_level_precedence(monkeypatch, env, expected):
+    """LAMBDA_OBSERVE_LOG_LEVEL, then AWS_LAMBDA_LOG_LEVEL, then LOG_LEVEL, then INFO."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    setup_logging()
+    assert logging.getLogger().level == expected
+
+
+def test_debug_sampling_is_decided_per_invocation(lambda_env, capsys, monkeypatch):
+    """With a sample rate, some invocations log DEBUG and others do not; never all-or-nothing per process."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_DEBUG_SAMPLE_RATE", "0.5")
+    log = get_logger("s")
+
+    @traced
+    def handler(event, context):
+        log.debug("detail")
+
+    for _ in range(60):
+        handler({}, LambdaContext())
+    debug_lines = [line for line in lines(capsys) if line["level"] == "DEBUG"]
+    assert 5 < len(debug_lines) < 55
+    assert logging.getLogger().level == logging.INFO or len(debug_lines) > 0
+
+
+def test_event_logging_redacts_secrets(lambda_env, capsys, monkeypatch):
+    """LAMBDA_OBSERVE_LOG_EVENT logs the event once per invocation with secrets hidden."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_EVENT", "true")
+    monkeypatch.setenv("LAMBDA_OBSERVE_REDACT_KEYS", "^ssn$")
+    event = shared_event("apiGatewayProxyEvent.json")
+    event["headers"].update({"Authorization": "Bearer abc", "Cookie": "s=1", "X-Api-Key": "k"})
+    event["body"] = json.dumps({"user": "ann", "password": "hunter2", "ssn": "123", "db_token": "t"})
+
+    @traced
+    def handler(event, context):
+        return 1
+
+    handler(event, LambdaContext())
+    (line,) = lines(capsys)
+    logged = line["event"]
+    assert logged["headers"]["Authorization"] == "***REDACTED***"
+    assert logged["headers"]["Cookie"] == "***REDACTED***"
+    assert logged["headers"]["X-Api-Key"] == "***REDACTED***"
+    body = json.loads(logged["body"])
+    assert body == {"user": "ann", "password": "***REDACTED***", "ssn": "***REDACTED***", "db_token": "***REDACTED***"}
+    assert "hunter2" not in json.dumps(line)
+
+
+def test_awkward_values_are_rendered(capsys):
+    """Objects, sets, bytes, datetimes, Decimal, cycles and non-string keys never break a line."""
+    loop: dict[str, Any] = {}
+    loop["me"] = loop
+    get_logger("w").info(
+        "values",
+        extra={
+            "obj": object(), "set": {1, 2}, "bytes": b"\xff\x00", "when": datetime.datetime(2026, 1, 1),
+            "price": decimal.Decimal("1.10"), "loop": loop, "keys": {1: "a", (2, 3): "b"}, "big": 2**80,
+        },
+    )
+    (line,) = lines(capsys)
+    assert line["price"] == 1.1 and line["when"].startswith("2026-01-01")
+    assert sorted(line["set"]) == [1, 2]
+    assert line["loop"]["me"] == "<circular reference>"
+
+
+def test_oversized_line_is_cut_with_a_marker(capsys):
+    """No line goes over CloudWatch Logs' event limit."""
+    get_logger("big").info("x" * 400_000, extra={"blob": "y" * 300_000})
+    raw = capsys.readouterr().out.splitlines()[0]
+    assert len(raw.encode()) <= MAX_LINE_BYTES
+    line = json.loads(raw)
+    assert line["truncated"] is True and "[truncated" in line["message"]
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+    def __repr__(self) -> str:
+        return "Unprintable()"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    message=st.text(max_size=200),
+    extra=st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(lambda k: k not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__ and k not in ("message", "asctime")),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.binary(max_size=10)
+            | st.just(Unprintable()) | st.decimals(allow_nan=True) | st.datetimes(),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=10,
+        ),
+        max_size=5,
+    ),
+)
+def test_any_message_and_extras_give_one_valid_line(capsys, message, extra):
+    """Whatever the message and extras: no exception, one valid JSON line within the limit."""
+    capsys.readouterr()
+    get_logger("h").info(message, extra=extra)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert len(out[0].encode()) <= MAX_LINE_BYTES
+    assert isinstance(json.loads(out[0]), dict)
