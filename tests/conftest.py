@@ -124,3 +124,21 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Lamb
         monkeypatch.setenv("LAMBDA_OBSERVE_IDEMPOTENCY_STORE", "memory://")
         reset_library()
         yield LambdaEnv(collector, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    from tests.servers import redis_server
+
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    from tests.servers import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint

@@ -1,0 +1,372 @@
+"""The idempotency state machine through the public decorators, on the in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import threading
+from typing import Any
+
+import pydantic
+import pytest
+
+from lambda_observe import get_logger, idempotent, idempotent_function, traced
+from lambda_observe.idempotency import (
+    AlreadyInProgressError,
+    IdempotencyError,
+    InMemoryStore,
+    KeyMissingError,
+    PayloadMismatchError,
+    ResultNotSerializableError,
+    StoreError,
+)
+from lambda_observe.testing import LambdaContext
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def counted(store: InMemoryStore) -> dict[str, int]:
+    calls: dict[str, int] = {}
+    for name in ("put_in_progress", "get", "complete", "delete"):
+        original = getattr(store, name)
+
+        def wrapper(*a: Any, _name: str = name, _orig: Any = original, **k: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _orig(*a, **k)
+
+        setattr(store, name, wrapper)
+    return calls
+
+
+def test_second_call_gets_the_stored_result(lambda_env):
+    """The same key runs once; the duplicate gets the stored JSON result."""
+    runs = []
+    store = InMemoryStore()
+
+    @idempotent(key="order_id", store=store)
+    def handler(event, context):
+        runs.append(event)
+        return {"charged": event["amount"]}
+
+    assert handler({"order_id": "a", "amount": 3}, LambdaContext()) == {"charged": 3}
+    assert handler({"order_id": "a", "amount": 3}, LambdaContext()) == {"charged": 3}
+    assert handler({"order_id": "b", "amount": 4}, LambdaContext()) == {"charged": 4}
+    assert len(runs) == 2
+
+
+def test_outcome_on_the_trace_and_in_the_logs(lambda_env, capsys):
+    """The handler's subsegment is annotated miss/hit and log lines carry the outcome."""
+    store = InMemoryStore()
+
+    @traced
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        get_logger("i").info("working")
+        return 1
+
+    handler({"id": 1}, LambdaContext())
+    handler({"id": 1}, LambdaContext())
+    docs = lambda_env.documents(2)
+    assert sorted(d["annotations"]["idempotency"] for d in docs) == ["hit", "miss"]
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["idempotency"] == "miss"
+
+
+def test_failure_removes_the_record_and_reraises(lambda_env):
+    """A handler that raises leaves no record: the retry runs; the exception is unchanged."""
+    store = InMemoryStore()
+    attempts = []
+    boom = RuntimeError("card declined")
+
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise boom
+        return "charged"
+
+    with pytest.raises(RuntimeError) as caught:
+        handler({"id": 1}, LambdaContext())
+    assert caught.value is boom
+    assert handler({"id": 1}, LambdaContext()) == "charged"
+    assert len(attempts) == 2
+
+
+def test_concurrent_duplicate_is_refused(lambda_env):
+    """While the first call runs, a duplicate gets AlreadyInProgressError (typed, retry later)."""
+    store = InMemoryStore()
+    started, release = threading.Event(), threading.Event()
+
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        started.set()
+        release.wait(5)
+        return "done"
+
+    results: list[Any] = []
+    t = threading.Thread(target=lambda: results.append(handler({"id": 9}, LambdaContext())))
+    t.start()
+    started.wait(5)
+    with pytest.raises(AlreadyInProgressError) as caught:
+        handler({"id": 9}, LambdaContext())
+    assert isinstance(caught.value, IdempotencyError) and caught.value.retry_after
+    release.set()
+    t.join()
+    assert results == ["done"]
+    assert handler({"id": 9}, LambdaContext()) == "done"
+
+
+def test_payload_mismatch(lambda_env):
+    """Same key with a different validated payload raises PayloadMismatchError."""
+
+    @idempotent(key="id", validate="amount", store=InMemoryStore())
+    def handler(event, context):
+        return event["amount"]
+
+    assert handler({"id": 1, "amount": 5}, LambdaContext()) == 5
+    assert handler({"id": 1, "amount": 5, "note": "retry"}, LambdaContext()) == 5
+    with pytest.raises(PayloadMismatchError):
+        handler({"id": 1, "amount": 6}, LambdaContext())
+
+
+def test_missing_key_runs_without_idempotency_and_warns_once(lambda_env, caplog):
+    """By default a missing key runs the handler every time, with one warning."""
+    runs = []
+
+    @idempotent(key="order_id", store=InMemoryStore())
+    def handler(event, context):
+        runs.append(1)
+
+    with caplog.at_level("WARNING", logger="lambda_observe"):
+        handler({}, LambdaContext())
+        handler({}, LambdaContext())
+    assert len(runs) == 2
+    assert len([r for r in caplog.records if "selected nothing" in r.getMessage()]) == 1
+
+
+def test_missing_key_can_raise(lambda_env):
+    """raise_on_missing_key=True raises KeyMissingError before running."""
+
+    @idempotent(key="order_id", store=InMemoryStore(), raise_on_missing_key=True)
+    def handler(event, context):
+        raise AssertionError("must not run")
+
+    with pytest.raises(KeyMissingError, match="order_id"):
+        handler({"other": 1}, LambdaContext())
+
+
+def test_json_string_bodies_are_reachable(lambda_env):
+    """API Gateway bodies are JSON strings: body.order_id and powertools_json() both reach inside."""
+    runs = []
+
+    @idempotent(key="body.order_id", store=InMemoryStore())
+    def a(event, context):
+        runs.append("a")
+
+    @idempotent(key="powertools_json(detail_text).order_id", store=InMemoryStore())
+    def b(event, context):
+        runs.append("b")
+
+    for _ in range(2):
+        a({"body": json.dumps({"order_id": "o-1"})}, LambdaContext())
+        b({"detail_text": json.dumps({"order_id": "o-1"})}, LambdaContext())
+    assert runs == ["a", "b"]
+
+
+def test_stored_key_is_identity_plus_hash(lambda_env):
+    """The record key is the function's identity and a SHA-256, never the raw payload."""
+    store = InMemoryStore()
+
+    @idempotent(key="card", store=store)
+    def handler(event, context):
+        return 1
+
+    handler({"card": "4111111111111111"}, LambdaContext())
+    (key,) = store._records
+    assert "4111" not in key
+    identity, digest = key.rsplit("#", 1)
+    assert identity.endswith("test_stored_key_is_identity_plus_hash.<locals>.handler")
+    assert len(digest) == 64 and int(digest, 16) >= 0
+
+
+def test_expiry_and_crashed_attempt_takeover(lambda_env):
+    """A completed record expires after expires_after; an in-progress one is taken over after its window."""
+    clock = Clock()
+    store = InMemoryStore()
+    runs = []
+
+    @idempotent(key="id", store=store, expires_after=60)
+    def handler(event, context):
+        runs.append(clock.now)
+        return len(runs)
+
+    handler.idempotency.clock = clock
+    assert handler({"id": 1}, LambdaContext()) == 1
+    clock.now += 59
+    assert handler({"id": 1}, LambdaContext()) == 1
+    clock.now += 2
+    assert handler({"id": 1}, LambdaContext()) == 2
+
+    # A crashed attempt: an in-progress record whose window (the remaining time) is 10 s.
+    from lambda_observe.idempotency._record import IN_PROGRESS, Record
+
+    key = next(iter(store._records))
+    store._records[key] = Record(key, IN_PROGRESS, clock.now + 60, clock.now + 10, None, None, "dead")
+    with pytest.raises(AlreadyInProgressError):
+        handler({"id": 1}, LambdaContext())
+    clock.now += 11
+    assert handler({"id": 1}, LambdaContext()) == 3
+
+
+def test_in_progress_window_is_the_remaining_time_with_a_cap(lambda_env):
+    """The in-progress expiry is now + remaining time, capped by in_progress_timeout."""
+    clock = Clock()
+    store = InMemoryStore()
+
+    @idempotent(key="id", store=store, in_progress_timeout=5)
+    def capped(event, context):
+        return store.get(next(iter(store._records))).in_progress_expiry - clock.now
+
+    capped.idempotency.clock = clock
+    assert capped({"id": 1}, LambdaContext(timeout_s=3)) == pytest.approx(3, abs=0.1)
+    store.clear()
+    assert capped({"id": 2}, LambdaContext(timeout_s=30)) == pytest.approx(5, abs=0.01)
+
+
+def test_local_cache_serves_duplicates_without_the_store(lambda_env):
+    """With local_cache, a duplicate of a completed key makes no store call."""
+    store = InMemoryStore()
+    calls = counted(store)
+
+    @idempotent(key="id", store=store, local_cache=16)
+    def handler(event, context):
+        return "r"
+
+    handler({"id": 1}, LambdaContext())
+    before = dict(calls)
+    assert handler({"id": 1}, LambdaContext()) == "r"
+    assert calls == before
+
+
+def test_switch_off(lambda_env, monkeypatch):
+    """LAMBDA_OBSERVE_IDEMPOTENCY=false runs every call, touching no store."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_IDEMPOTENCY", "false")
+    store = InMemoryStore()
+    calls = counted(store)
+    runs = []
+
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        runs.append(1)
+
+    handler({"id": 1}, LambdaContext())
+    handler({"id": 1}, LambdaContext())
+    assert len(runs) == 2 and calls == {}
+
+
+@dataclasses.dataclass
+class Receipt:
+    order: str
+    total: float
+
+
+class Invoice(pydantic.BaseModel):
+    number: int
+    lines: list[str]
+
+
+def test_dataclass_and_pydantic_results(lambda_env):
+    """Dataclasses and pydantic models are stored as JSON and rebuilt with output_type."""
+    store = InMemoryStore()
+
+    @idempotent(key="id", store=store, output_type=Receipt)
+    def dc(event, context):
+        return Receipt("o", 2.5)
+
+    @idempotent(key="id", store=store, output_type=Invoice)
+    def pm(event, context):
+        return Invoice(number=7, lines=["a"])
+
+    assert dc({"id": 1}, LambdaContext()) == Receipt("o", 2.5)
+    assert dc({"id": 1}, LambdaContext()) == Receipt("o", 2.5)
+    assert pm({"id": 1}, LambdaContext()) == Invoice(number=7, lines=["a"])
+    assert pm({"id": 1}, LambdaContext()) == Invoice(number=7, lines=["a"])
+    assert all("pickle" not in (r.result or "") for r in store._records.values())
+
+
+def test_unserializable_result_is_a_typed_error_and_frees_the_key(lambda_env):
+    """A result that is not JSON raises ResultNotSerializableError; the key is free again."""
+    store = InMemoryStore()
+
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        return object()
+
+    with pytest.raises(ResultNotSerializableError, match="JSON"):
+        handler({"id": 1}, LambdaContext())
+    assert store._records == {}
+
+
+def test_idempotent_function_on_an_argument(lambda_env):
+    """idempotent_function keys on the named argument, sync and async, dataclass arguments too."""
+    store = InMemoryStore()
+    runs = []
+
+    @idempotent_function(arg="order", key="id", store=store)
+    def charge(order: dict, note: str = "") -> dict:
+        runs.append(order["id"])
+        return {"charged": order["id"]}
+
+    @idempotent_function(arg="receipt", key="order", store=store)
+    async def send(receipt: Receipt) -> str:
+        runs.append(receipt.order)
+        return "sent"
+
+    assert charge({"id": 1}) == charge(order={"id": 1}, note="again") == {"charged": 1}
+    assert asyncio.run(send(Receipt("x", 1))) == asyncio.run(send(Receipt("x", 1))) == "sent"
+    assert runs == [1, "x"]
+    with pytest.raises(ValueError, match="has no parameter 'nope'"):
+        idempotent_function(arg="nope", store=store)(lambda order: None)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("ftp://x", "unknown scheme"), ("just-a-name", "expected a URL"), ("dynamodb://t?colour=red", "unknown option")],
+)
+def test_bad_store_urls(url, message):
+    """A bad store URL is refused at decoration time, naming the accepted forms."""
+    with pytest.raises(ValueError, match=message):
+        idempotent(key="id", store=url)(lambda e, c: None)
+
+
+def test_bad_key_expression():
+    """A key that is not JMESPath is refused at decoration time."""
+    with pytest.raises(ValueError, match="not valid JMESPath"):
+        idempotent(key="body.[", store=InMemoryStore())(lambda e, c: None)
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:{port}/0", "dynamodb://t?region=us-east-1&endpoint=http://127.0.0.1:{port}"])
+def test_unreachable_store_raises_store_error_and_does_not_run(lambda_env, monkeypatch, url):
+    """When the store cannot be reached, StoreError names it and the handler does not run."""
+    from tests.servers import free_port
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    runs = []
+
+    @idempotent(key="id", store=url.format(port=free_port()))
+    def handler(event, context):
+        runs.append(1)
+
+    with pytest.raises(StoreError) as caught:
+        handler({"id": 1}, LambdaContext())
+    assert runs == []
+    assert caught.value.store.split(":")[0] in ("redis", "dynamodb")
