@@ -66,6 +66,19 @@ def _canonical(name: str) -> str:
     return key
 
 
+def _patch_psycopg() -> None:
+    """The SDK's psycopg patcher also wraps psycopg_pool and fails without it: wrap what is there."""
+    import wrapt
+    from aws_xray_sdk.ext.psycopg.patch import _xray_traced_connect
+
+    wrapt.wrap_function_wrapper("psycopg", "connect", _xray_traced_connect)
+    if importlib.util.find_spec("psycopg_pool") is not None:
+        wrapt.wrap_function_wrapper("psycopg_pool.pool", "ConnectionPool._connect", _xray_traced_connect)
+
+
+_OWN_PATCHERS = {"psycopg": _patch_psycopg}
+
+
 def _apply(sdk_name: str) -> None:
     if sdk_name in _APPLIED:
         return
@@ -74,6 +87,15 @@ def _apply(sdk_name: str) -> None:
         from . import _sdk_bridge
 
         _sdk_bridge.install()
+        module = SUPPORTED[sdk_name]
+        parent, _, child = module.rpartition(".")
+        if parent and parent in sys.modules and module in sys.modules:
+            # Called from the import hook, before the import system binds the submodule to its parent.
+            setattr(sys.modules[parent], child, sys.modules[module])
+        own = _OWN_PATCHERS.get(sdk_name)
+        if own is not None:
+            own()
+            return
         from aws_xray_sdk.core import patch as sdk_patch
 
         sdk_patch([sdk_name], raise_errors=True)

@@ -1,0 +1,167 @@
+"""Runs in a fresh interpreter: patch the named libraries, make real calls inside a traced
+handler, print the captured segment documents as JSON.
+
+python -m tests.integration.patch_probe '{"patch": ["boto3"], "do": ["dynamodb"], ...}'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Status(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        code = int(self.path.split("/status/")[1].split("?")[0]) if "/status/" in self.path else 200
+        body = b"ok"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    before = set(sys.modules)
+    from lambda_observe import patch, subsegment, traced
+    from lambda_observe.testing import LambdaContext, collector, trace_header
+
+    with collector() as c:
+        os.environ.update({"AWS_XRAY_DAEMON_ADDRESS": c.address, "_X_AMZN_TRACE_ID": trace_header(),
+                           "LAMBDA_TASK_ROOT": os.getcwd(), "AWS_LAMBDA_FUNCTION_NAME": "probe",
+                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "us-east-1"})
+        if spec.get("tracing") is False:
+            os.environ["LAMBDA_OBSERVE_TRACING"] = "false"
+        patch(*spec.get("patch", []), ignore=spec.get("ignore", []))
+        imported_by_patch = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
+                                   ("botocore", "boto3", "requests", "httpx", "psycopg", "psycopg2", "pymysql",
+                                    "pg8000", "mysql", "aiobotocore", "pymongo", "sqlalchemy"))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+
+        @traced(logs=False)
+        def handler(event: dict[str, Any], context: Any) -> str:
+            for action in spec["do"]:
+                with subsegment(f"do {action}"):
+                    ACTIONS[action](spec, base)
+            return "done"
+
+        outside = spec.get("outside")
+        if outside:  # the same calls with no invocation at all
+            for action in spec["do"]:
+                ACTIONS[action](spec, base)
+        result = handler({}, LambdaContext()) if not outside else "outside"
+        docs = c.settle(quiet=0.2)
+        raw = b"".join(c.datagrams).decode("utf-8", "replace")
+        server.shutdown()
+    print(json.dumps({"result": result, "docs": docs, "raw": raw, "imported_by_patch": imported_by_patch}))
+
+
+def dynamodb(spec: dict[str, Any], base: str) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=spec["moto"], region_name="us-east-1")
+    table = spec.get("table", "probe-orders")
+    try:
+        client.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+    except client.exceptions.ResourceInUseException:
+        pass
+    client.put_item(TableName=table, Item={"id": {"S": "1"}})
+    client.get_item(TableName=table, Key={"id": {"S": "1"}})
+
+
+def _urls(base: str) -> list[str]:
+    return [f"{base}/ok?token=abc123&page=2", f"{base}/status/500", f"{base}/status/404",
+            f"{base}/status/429", f"{base}/health"]
+
+
+def requests_calls(spec: dict[str, Any], base: str) -> None:
+    import requests
+
+    for url in _urls(base):
+        requests.get(url, timeout=5)
+
+
+def httpx_calls(spec: dict[str, Any], base: str) -> None:
+    import httpx
+
+    with httpx.Client() as client:
+        for url in _urls(base):
+            client.get(url, params=None)
+
+
+def sqlite_calls(spec: dict[str, Any], base: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.close()
+
+
+def psycopg_calls(spec: dict[str, Any], base: str) -> None:
+    import psycopg
+
+    conn = psycopg.connect(spec["pg_dsn"])  # `with connect() as conn` yields the unwrapped connection
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+def psycopg2_calls(spec: dict[str, Any], base: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(spec["pg_dsn"])
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+def pg8000_calls(spec: dict[str, Any], base: str) -> None:
+    import pg8000
+
+    conn = pg8000.connect(user=spec["pg_user"], password="secretpw", host="127.0.0.1", port=5432, database="test")
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+def pymysql_calls(spec: dict[str, Any], base: str) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw", database="test")
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+def mysql_calls(spec: dict[str, Any], base: str) -> None:
+    import mysql.connector
+
+    conn = mysql.connector.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw",
+                                   database="test")
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+ACTIONS = {
+    "dynamodb": dynamodb,
+    "requests": requests_calls,
+    "httpx": httpx_calls,
+    "sqlite3": sqlite_calls,
+    "psycopg": psycopg_calls,
+    "psycopg2": psycopg2_calls,
+    "pg8000": pg8000_calls,
+    "pymysql": pymysql_calls,
+    "mysql": mysql_calls,
+}
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Selective patching, proved with real traffic in a fresh interpreter per case:
+boto3 against moto's DynamoDB server, requests and httpx against a local HTTP server,
+sqlite3, and the PostgreSQL and MariaDB drivers against the real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need
+from tests.servers import reachable
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "secretpw"
+
+
+def probe(spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.integration.patch_probe", json.dumps(spec)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LAMBDA_OBSERVE_")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    out["stderr"] = proc.stderr
+    return out  # type: ignore[no-any-return]
+
+
+def subsegments(out: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in out["docs"] if not d["name"].startswith(("## ", "do "))]
+
+
+def parent_names(out: dict[str, Any]) -> dict[str, str]:
+    by_id = {d["id"]: d["name"] for d in out["docs"]}
+    return {d["id"]: by_id.get(d["parent_id"], "?") for d in out["docs"]}
+
+
+@pytest.fixture(scope="module")
+def postgres() -> dict[str, str]:
+    need(reachable("127.0.0.1", 5432), "PostgreSQL is not listening on 127.0.0.1:5432")
+    return {"pg_dsn": f"postgresql://postgres:{SECRET}@127.0.0.1:5432/test", "pg_user": "postgres"}
+
+
+@pytest.fixture(scope="module")
+def mariadb() -> None:
+    need(reachable("127.0.0.1", 3306), "MariaDB is not listening on 127.0.0.1:3306")
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test")
+    with conn.cursor() as cur:
+        for host in ("%", "localhost"):
+            cur.execute(f"CREATE USER IF NOT EXISTS 'lo_test'@'{host}' IDENTIFIED BY '{SECRET}'")
+            cur.execute(f"GRANT ALL ON test.* TO 'lo_test'@'{host}'")
+    conn.close()
+
+
+def test_boto3_calls_become_aws_subsegments_and_others_stay_untouched(moto_endpoint, assert_valid):
+    """patch("boto3") traces DynamoDB calls (operation, table, region, request id); requests is not traced."""
+    out = probe({"patch": ["boto3"], "do": ["dynamodb", "requests"], "moto": moto_endpoint})
+    assert out["result"] == "done"
+    assert_valid(out["docs"])
+    aws = subsegments(out)
+    assert {d["aws"]["operation"] for d in aws} == {"CreateTable", "PutItem", "GetItem"}
+    for doc in aws:
+        assert doc["namespace"] == "aws" and doc["name"].lower() == "dynamodb"
+        assert doc["aws"]["region"] == "us-east-1"
+        assert doc["aws"]["table_name"] == "probe-orders"
+        assert doc["aws"]["request_id"]
+    parents = parent_names(out)
+    assert {parents[d["id"]] for d in aws} == {"do dynamodb"}
+    assert not [d for d in out["docs"] if "http" in d and d.get("namespace") == "remote"]
+
+
+def test_patch_boto3_does_not_import_botocore():
+    """Patching is deferred: naming a library does not import it."""
+    out = probe({"patch": ["boto3", "requests", "httpx", "psycopg2", "pymysql"], "do": []})
+    assert out["imported_by_patch"] == []
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_http_calls_status_flags_secrets_and_ignore(library, assert_valid):
+    """HTTP subsegments: method, URL, status; 5xx fault, 4xx error, 429 throttle; secret query
+    values never sent; ignored endpoints not traced; the other library stays untouched."""
+    other = "httpx" if library == "requests" else "requests"
+    out = probe({"patch": [library], "do": [library, other], "ignore": ["*/health"]})
+    assert_valid(out["docs"])
+    http = subsegments(out)
+    assert len(http) == 4, [d["name"] for d in http]
+    by_status = {d["http"]["response"]["status"]: d for d in http}
+    assert set(by_status) == {200, 500, 404, 429}
+    assert by_status[500].get("fault") is True
+    assert by_status[404].get("error") is True and not by_status[404].get("fault")
+    assert by_status[429].get("throttle") is True
+    for doc in http:
+        assert doc["http"]["request"]["method"].upper() == "GET"
+        assert doc["http"]["request"]["url"].startswith("http://127.0.0.1:")
+        assert "/health" not in doc["http"]["request"]["url"]
+    assert "abc123" not in out["raw"]
+    assert {parent_names(out)[d["id"]] for d in http} == {f"do {library}"}
+
+
+def test_sqlite_queries_become_sql_subsegments(assert_valid):
+    """patch("sqlite3") gives an SQL subsegment per statement."""
+    out = probe({"patch": ["sqlite3"], "do": ["sqlite3"]})
+    assert_valid(out["docs"])
+    sql = subsegments(out)
+    assert len(sql) == 2
+    assert all(d["sql"]["database_type"] == "sqlite3" and d["namespace"] == "remote" for d in sql)
+
+
+def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariadb, assert_valid):
+    """psycopg, psycopg2, pg8000, pymysql and mysql-connector against the real servers: one SQL
+    subsegment each, nested under the block that ran it, and the password nowhere in a datagram."""
+    drivers = ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql"]
+    out = probe({"patch": ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql-connector"], "do": drivers,
+                 **postgres})
+    assert "could not patch" not in out["stderr"], out["stderr"]
+    assert_valid(out["docs"])
+    sql = subsegments(out)
+    parents = parent_names(out)
+    assert sorted(parents[d["id"]] for d in sql) == sorted(f"do {d}" for d in drivers)
+    kinds = {parents[d["id"]]: d["sql"] for d in sql}
+    assert kinds["do psycopg"]["driver_version"] == "Psycopg 3"
+    assert kinds["do psycopg2"]["database_type"] == "PostgreSQL"
+    assert kinds["do pymysql"]["user"] == "lo_test"
+    assert SECRET not in out["raw"]
+
+
+def test_patched_calls_outside_lambda_and_with_tracing_off_are_quiet(moto_endpoint):
+    """Patched libraries work with no invocation and with tracing switched off: no documents, no noise."""
+    outside = probe({"patch": ["boto3", "requests"], "do": ["dynamodb", "requests"], "moto": moto_endpoint,
+                     "outside": True, "table": "outside"})
+    assert outside["docs"] == [] and outside["stderr"] == ""
+    off = probe({"patch": ["boto3", "requests"], "do": ["dynamodb", "requests"], "moto": moto_endpoint,
+                 "tracing": False, "table": "off"})
+    assert off["docs"] == [] and off["stderr"] == ""
