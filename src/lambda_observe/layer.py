@@ -81,7 +81,9 @@ def _pip_install(reqs: list[str], target: Path, python: str, arch: str) -> None:
 def _copy_self(target: Path) -> None:
     """Put this package (pure Python) into the layer, without caches."""
     here = Path(__file__).resolve().parent
-    shutil.copytree(here, target / "lambda_observe", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        here, target / "lambda_observe", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_layer_files")
+    )
 
 
 def _prune(site: Path, keep_runtime: bool) -> None:
@@ -126,7 +128,8 @@ def _zip(root: Path, out: Path) -> None:
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=_FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100755 if os.access(path, os.X_OK) and path.suffix == ".so" else 0o100644) << 16
+            executable = path.suffix == ".so" or path.name == "lambda-observe-wrapper"
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
             info.create_system = 3
             zf.writestr(info, path.read_bytes(), compresslevel=9)
 
@@ -183,6 +186,9 @@ def build_layer(
             _compile(site, python)
         else:
             say("[3/4] keeping .py sources (use --compile for .pyc only)")
+        wrapper = Path(__file__).resolve().parent / "_layer_files" / "lambda-observe-wrapper"
+        shutil.copyfile(wrapper, root / "lambda-observe-wrapper")
+        (root / "lambda-observe-wrapper").chmod(0o755)
         say(f"[4/4] writing {target}")
         _zip(root, target)
         unzipped = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())

@@ -110,15 +110,16 @@ def test_custom_correlation_path(lambda_env, capsys, monkeypatch):
 
 
 def _runtime_like_root_handler(json_format: bool) -> logging.Handler:
-    """A root handler installed the way awslambdaric's bootstrap does it."""
+    """A root handler installed the way awslambdaric's bootstrap does it: its sink writes what the
+    formatter returns as is, and the runtime's formatters end their lines themselves."""
 
     class LambdaLoggerHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            sys.stdout.write(self.format(record) + "\n")
+            sys.stdout.write(self.format(record))
 
     handler = LambdaLoggerHandler()
     if json_format:
-        handler.setFormatter(logging.Formatter('{"message": "%(message)s", "level": "%(levelname)s"}'))
+        handler.setFormatter(logging.Formatter('{"message": "%(message)s", "level": "%(levelname)s"}\n'))
     else:
         handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(message)s\n"))
     logging.getLogger().addHandler(handler)
@@ -139,7 +140,9 @@ def test_one_line_per_call_under_the_runtime_handler(lambda_env, capsys, monkeyp
             logging.getLogger("b").info("second")
 
         handler({}, LambdaContext())
-        out = capsys.readouterr().out.splitlines()
+        out = capsys.readouterr().out.split("\n")
+        assert out[-1] == ""
+        out = out[:-1]
         assert len(out) == 2
         parsed = [json.loads(line) for line in out]
         assert [p["message"] for p in parsed] == ["first", "second"]

@@ -74,7 +74,10 @@ def setup_logging(
             root.removeHandler(handler)
     if runtime and stream is None:
         for handler in runtime:
-            handler.setFormatter(formatter)
+            if type(handler).__name__ in _RUNTIME_HANDLERS:  # the runtime's sink adds no newline itself
+                handler.setFormatter(make_formatter(service, terminator="\n"))
+            else:
+                handler.setFormatter(formatter)
     else:
         ours = _StdoutHandler(stream)
         setattr(ours, _MARK, True)

@@ -60,10 +60,14 @@ def _base() -> type[logging.Formatter]:
         return JsonFormatter
 
 
-def make_formatter(service: str | None = None) -> logging.Formatter:
-    """A :class:`LambdaJsonFormatter` on python-json-logger's fastest available serializer."""
+def make_formatter(service: str | None = None, terminator: str = "") -> logging.Formatter:
+    """A :class:`LambdaJsonFormatter` on python-json-logger's fastest available serializer.
+
+    ``terminator`` ends each line: the Lambda runtime's log sink writes what the formatter
+    returns as is, so its handler needs ``"\\n"``; a StreamHandler adds its own.
+    """
     cls = type("LambdaJsonFormatter", (LambdaJsonFormatter, _base()), {})
-    return cls(service=service)  # type: ignore[no-any-return]
+    return cls(service=service, terminator=terminator)  # type: ignore[no-any-return]
 
 
 class LambdaJsonFormatter:
@@ -74,9 +78,10 @@ class LambdaJsonFormatter:
     never writes a line over CloudWatch Logs' event limit.
     """
 
-    def __init__(self, service: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, service: str | None = None, terminator: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service = service
+        self.terminator = terminator
         if hasattr(self, "json_default"):
             self.json_default = _json.default
 
@@ -129,7 +134,7 @@ class LambdaJsonFormatter:
 
     def format(self, record: logging.LogRecord) -> str:
         try:
-            return super().format(record)  # type: ignore[misc, no-any-return]
+            return super().format(record) + self.terminator  # type: ignore[misc, no-any-return]
         except Exception as exc:  # a broken __str__ in the message arguments, and the like
             fallback = {
                 "timestamp": _timestamp(record.created),
@@ -138,7 +143,7 @@ class LambdaJsonFormatter:
                 "message": f"<unformattable log record: {exc!r}>",
                 "msg_template": str(getattr(record, "msg", ""))[:10_000],
             }
-            return json.dumps(fallback, separators=(",", ":"))
+            return json.dumps(fallback, separators=(",", ":")) + self.terminator
 
 
 def _default_service() -> str:
