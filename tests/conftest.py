@@ -40,6 +40,7 @@ def xray_validator() -> Any:
 @pytest.fixture
 def assert_valid(xray_validator: Any) -> Any:
     def check(docs: list[dict[str, Any]]) -> None:
+        """Each document validates; a flat list is checked, and so is each nested document as sent."""
         assert docs, "no documents to validate"
         for doc in docs:
             errors = sorted(xray_validator.iter_errors(doc), key=str)
@@ -94,8 +95,10 @@ class LambdaEnv:
         return header
 
     def documents(self, count: int | None = None) -> list[dict[str, Any]]:
+        """Every subsegment received, flat (nested children lifted out with their parent's id)."""
         if count is None:
-            return self.collector.settle(quiet=0.05)
+            self.collector.settle(quiet=0.05)
+            return self.collector.spans
         return self.collector.wait_for(count)
 
 

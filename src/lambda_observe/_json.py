@@ -87,6 +87,28 @@ def safe(obj: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     return safe(converted, _depth + 1, seen)
 
 
+def _fast() -> Any:
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson
+
+
+def dumps_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON for ``obj``; orjson when installed; never raises (falls back to :func:`safe`)."""
+    fast = _FAST[0] if _FAST else _FAST.append(_fast()) or _FAST[0]
+    if fast is not None:
+        try:
+            return fast.dumps(obj, default=default)  # type: ignore[no-any-return]
+        except (TypeError, ValueError):
+            pass  # cycles, 64-bit overflow, non-string keys: the careful path below
+    return dumps(obj).encode("utf-8")
+
+
+_FAST: list[Any] = []
+
+
 def dumps(obj: Any) -> str:
     """Compact JSON for ``obj``; never raises (falls back to :func:`safe`)."""
     try:

@@ -36,6 +36,8 @@ def test_datagram_header_and_schema(lambda_env, assert_valid):
     for datagram in raw:
         parse_datagram(datagram)  # raises on a wrong header
     assert_valid(docs)
+    assert_valid(lambda_env.collector.documents)  # as sent: "db" nested in the handler's document
+    assert len(raw) == 1, "a small trace is one datagram"
     names = by_name(docs)
     assert set(names) == {"## handler", "db"}
     assert names["db"]["annotations"] == {"table": "orders"}

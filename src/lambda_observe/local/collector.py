@@ -8,7 +8,27 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["Collector", "parse_datagram"]
+__all__ = ["Collector", "flatten", "parse_datagram"]
+
+
+def flatten(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every subsegment as its own document: nested ``subsegments`` lifted out, with their parent's id."""
+    out: list[dict[str, Any]] = []
+
+    def walk(doc: dict[str, Any], parent: dict[str, Any] | None) -> None:
+        flat = {k: v for k, v in doc.items() if k != "subsegments"}
+        if parent is not None:
+            flat.setdefault("parent_id", parent["id"])
+            if "trace_id" in parent:
+                flat.setdefault("trace_id", parent["trace_id"])
+            flat.setdefault("type", "subsegment")
+        out.append(flat)
+        for child in doc.get("subsegments") or []:
+            walk(child, flat)
+
+    for doc in documents:
+        walk(doc, None)
+    return out
 
 
 def parse_datagram(data: bytes) -> dict[str, Any]:
@@ -48,9 +68,15 @@ class Collector:
 
     @property
     def documents(self) -> list[dict[str, Any]]:
+        """The documents as received (a subsegment may carry its closed children nested)."""
         with self._lock:
             raw = list(self.datagrams)
         return [parse_datagram(d) for d in raw]
+
+    @property
+    def spans(self) -> list[dict[str, Any]]:
+        """Every subsegment as its own document (see :func:`flatten`)."""
+        return flatten(self.documents)
 
     def start(self) -> Collector:
         self._thread = threading.Thread(target=self._run, name="xray-collector", daemon=True)
@@ -69,17 +95,17 @@ class Collector:
                 self.datagrams.append(data)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Wait until at least ``count`` documents arrived (or the timeout passed)."""
+        """Wait until at least ``count`` subsegments arrived (or the timeout passed); return them flat."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.datagrams) >= count:
-                    break
+            spans = self.spans
+            if len(spans) >= count:
+                return spans
             time.sleep(0.005)
-        return self.documents
+        return self.spans
 
     def settle(self, quiet: float = 0.1, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Wait until no datagram arrived for ``quiet`` seconds; return all documents."""
+        """Wait until no datagram arrived for ``quiet`` seconds; return every subsegment, flat."""
         deadline = time.monotonic() + timeout
         last = -1
         while time.monotonic() < deadline:
@@ -89,7 +115,7 @@ class Collector:
                 break
             last = n
             time.sleep(quiet)
-        return self.documents
+        return self.spans
 
     def clear(self) -> None:
         with self._lock:

@@ -23,8 +23,10 @@ def render(documents: list[dict[str, Any]], width: int = 30) -> str:
     """One line per subsegment, children indented under parents, with duration and a bar."""
     if not documents:
         return "(no trace documents were received)"
+    from .collector import flatten
+
     latest: dict[str, dict[str, Any]] = {}
-    for doc in documents:  # the last word on an id wins (a timeout document, then the real end)
+    for doc in flatten(documents):  # the last word on an id wins (a timeout document, then the real end)
         latest[doc["id"]] = doc
     docs = list(latest.values())
     by_exception = {

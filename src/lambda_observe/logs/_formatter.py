@@ -22,6 +22,7 @@ _RESERVED = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
     | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
 )
+_BASE_ATTRS = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) + 1  # + "message"
 _STAMP: list[Any] = [-1, ""]
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x1C: "\\u001c", 0x1D: "\\u001d",
                 0x1E: "\\u001e", 0x0B: "\\u000b", 0x0C: "\\u000c"}
@@ -117,9 +118,11 @@ class LambdaJsonFormatter:
             log_data.update(message_dict)
         if record.stack_info:
             log_data["stack_info"] = record.stack_info
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key[:1] != "_":
-                log_data[key] = value
+        attrs = record.__dict__
+        if len(attrs) > _BASE_ATTRS:  # extras given: copy the user's keys (not private ones)
+            for key in attrs.keys() - _RESERVED:
+                if key[:1] != "_":
+                    log_data[key] = attrs[key]
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         try:

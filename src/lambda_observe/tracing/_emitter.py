@@ -88,9 +88,15 @@ class UDPEmitter:
             self._socket = None
 
 
+def encode_nested(doc: dict[str, Any]) -> bytes | None:
+    """``doc`` encoded if it fits one datagram as it is, else ``None`` (the caller splits it)."""
+    payload = _json.dumps_bytes(doc)
+    return payload if len(payload) <= _LIMIT else None
+
+
 def encode(doc: dict[str, Any]) -> bytes:
     """The document as UTF-8 JSON that fits one datagram, cut with a marker when needed."""
-    payload = _json.dumps(doc).encode("utf-8")
+    payload = _json.dumps_bytes(doc)
     if len(payload) <= _LIMIT:
         return payload
     original = len(payload)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _context, _state
+from ._scrub import ignored, scrub
 
 __all__ = ["install"]
 
@@ -53,10 +54,14 @@ class BridgeContext:
         stack = _context.stack()
         _context.replace(stack[:-1])
         entity.parent_segment.open.pop(entity.id, None)
-        emitter = getattr(_state.backend(), "emitter", None)
-        if emitter is not None:
-            emitter.send_entity(entity)
-        return False  # we sent it; the recorder has nothing left to stream
+        backend = _state.backend()
+        adopt = getattr(backend, "adopt", None)
+        if adopt is not None:
+            parent = stack[-2] if len(stack) > 1 else None
+            doc = scrub(entity.to_dict())
+            if not ignored(doc, getattr(getattr(backend, "emitter", None), "ignore", ())):
+                adopt(parent, doc, True)
+        return False  # sent or kept by its parent; the recorder has nothing left to stream
 
     # The rest of the SDK Context interface: segments are Lambda's, not ours.
     def put_segment(self, segment: Any) -> None:

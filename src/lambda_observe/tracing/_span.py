@@ -26,13 +26,18 @@ def new_id() -> str:
     return binascii.b2a_hex(os.urandom(8)).decode("ascii")
 
 
+_NAMES: dict[str, str] = {}
+
+
 def clean_name(name: object) -> str:
-    """A subsegment name that fits X-Ray's name pattern (1-200 allowed characters)."""
+    """A subsegment name that fits X-Ray's name pattern (1-200 allowed characters); memoized."""
     text = name if isinstance(name, str) else str(name)
-    if text.isascii() and all(c.isalnum() or c in _NAME_EXTRA for c in text) and 0 < len(text) <= 200:
-        return text
-    cleaned = "".join(c if (c.isalnum() or c in _NAME_EXTRA) else "_" for c in text)[:200]
-    return cleaned or "unnamed"
+    cleaned = _NAMES.get(text)
+    if cleaned is None:
+        cleaned = "".join(c if (c.isalnum() or c in _NAME_EXTRA) else "_" for c in text)[:200] or "unnamed"
+        if len(_NAMES) < 4096:  # names are few in practice; do not grow without bound
+            _NAMES[text] = cleaned
+    return cleaned
 
 
 class Root:
@@ -78,6 +83,7 @@ class Span:
         "annotations",
         "aws",
         "cause",
+        "children",
         "end_time",
         "error",
         "fault",
@@ -86,6 +92,7 @@ class Span:
         "metadata",
         "name",
         "namespace",
+        "parent",
         "parent_id",
         "parent_segment",
         "sql",
@@ -102,15 +109,17 @@ class Span:
         self.name = clean_name(name)
         self.trace_id = root.trace_id
         self.parent_id: str = parent.id
+        self.parent = parent
         self.parent_segment = root
+        self.children: list[dict[str, Any]] | None = None
         self.start_time = time.time()
         self.end_time: float | None = None
         self.namespace = namespace
         self.annotations: dict[str, Any] = {}
         self.metadata: dict[str, dict[str, Any]] = {}
-        self.http: dict[str, Any] = {}
-        self.aws: dict[str, Any] = {}
-        self.sql: dict[str, Any] = {}
+        self.http: dict[str, Any] | None = None
+        self.aws: dict[str, Any] | None = None
+        self.sql: dict[str, Any] | None = None
         self.cause: dict[str, Any] | str | None = None
         self.fault = self.error = self.throttle = self.timed_out = False
 
@@ -167,6 +176,8 @@ class Span:
             doc["aws"] = self.aws
         if self.sql:
             doc["sql"] = self.sql
+        if self.children:
+            doc["subsegments"] = list(self.children)
         return doc
 
 

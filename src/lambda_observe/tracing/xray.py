@@ -6,21 +6,31 @@ context re-reads and re-parses ``_X_AMZN_TRACE_ID`` on every entity lookup. The 
 imported only by :func:`lambda_observe.patch`, for its library patchers, and its recorder
 is pointed at our context (see :mod:`lambda_observe.tracing._sdk_bridge`).
 
-As in Lambda's own SDK mode, every subsegment is sent as its own datagram when it closes,
-with the parent's id, so a process killed mid-invocation has still sent what finished.
+A closed subsegment travels inside its parent's document (the X-Ray format allows nested
+``subsegments``), so a small trace costs one datagram per invocation rather than one per
+subsegment: on Lambda each datagram is a system call and a wake-up of the daemon. A parent
+holds at most :data:`MAX_BUFFERED` closed children; beyond that, and whenever the nested
+document would not fit one datagram, children are sent on their own with their parent's id.
+The handler's subsegment is sent when the invocation ends, and the timeout warning sends
+whatever is still open (with its closed children) before Lambda kills the process.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from types import TracebackType
 from typing import Any
 
 from .._invocation import Invocation
-from ._emitter import UDPEmitter
+from ._emitter import UDPEmitter, encode_nested
 from ._span import Root, Span, new_id
 
-__all__ = ["XRayBackend"]
+__all__ = ["MAX_BUFFERED", "XRayBackend"]
+
+#: Closed children a parent keeps for its own document before sending them on their own.
+MAX_BUFFERED = 30
+_ADOPT = threading.Lock()
 
 
 class XRayBackend:
@@ -44,7 +54,33 @@ class XRayBackend:
     def finish(self, span: Span) -> None:
         span.end_time = time.time()
         span.parent_segment.open.pop(span.id, None)
-        self.emitter.send(span.to_dict())
+        with _ADOPT:
+            doc = span.to_dict()
+            span.children = None
+        self.adopt(span.parent, doc)
+
+    def adopt(self, parent: Any, doc: dict[str, Any], external: bool = False) -> None:
+        """Keep a closed child's document in its open parent, or send it now."""
+        if isinstance(parent, Span):
+            with _ADOPT:
+                if parent.end_time is None:
+                    kids = parent.children
+                    if kids is None:
+                        parent.children = [doc]
+                        return
+                    if len(kids) < MAX_BUFFERED:
+                        kids.append(doc)
+                        return
+        self.send(doc, external)
+
+    def send(self, doc: dict[str, Any], external: bool = False) -> None:
+        """Send ``doc``; if its nested children make it too large, send them on their own first."""
+        children = doc.get("subsegments")
+        if children and encode_nested(doc) is None:
+            del doc["subsegments"]
+            for child in children:
+                self.send(child, external)
+        self.emitter.send(doc, external)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
         span.annotations[key] = value
