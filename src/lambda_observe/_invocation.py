@@ -21,7 +21,7 @@ from ._trace_header import TraceHeader, parse
 __all__ = ["Invocation", "begin", "current", "end", "is_cold_start"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Invocation:
     """What is known about the invocation being handled."""
 
@@ -67,10 +67,18 @@ def _remaining_ms(context: object) -> float | None:
 
 def _memory(context: object) -> int | None:
     raw = getattr(context, "memory_limit_in_mb", None) or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    if type(raw) is int:
+        return raw
     try:
         return int(raw) if raw is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _text(value: object) -> str:
+    if type(value) is str:
+        return value
+    return "" if value is None else str(value)
 
 
 def begin(context: object, service: str | None = None) -> tuple[Invocation, Token[Invocation | None]]:
@@ -85,10 +93,10 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
     remaining = _remaining_ms(context)
     env = os.environ
     inv = Invocation(
-        request_id=str(getattr(context, "aws_request_id", "") or ""),
-        function_name=str(getattr(context, "function_name", "") or env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
-        function_arn=str(getattr(context, "invoked_function_arn", "") or ""),
-        function_version=str(getattr(context, "function_version", "") or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")),
+        request_id=_text(getattr(context, "aws_request_id", None)),
+        function_name=_text(getattr(context, "function_name", None) or env.get("AWS_LAMBDA_FUNCTION_NAME")),
+        function_arn=_text(getattr(context, "invoked_function_arn", None)),
+        function_version=_text(getattr(context, "function_version", None) or env.get("AWS_LAMBDA_FUNCTION_VERSION")),
         memory_mb=_memory(context),
         trace_header=raw,
         trace=parse(raw),

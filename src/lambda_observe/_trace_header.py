@@ -28,15 +28,20 @@ def parse(raw: str | None) -> TraceHeader | None:
     root = parent = None
     sampled = True
     for part in raw.split(";"):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            continue
-        if key == "Root":
-            root = value
-        elif key == "Parent":
-            parent = value
-        elif key == "Sampled":
-            sampled = value != "0"
+        if part[:5] == "Root=":
+            root = part[5:]
+        elif part[:7] == "Parent=":
+            parent = part[7:]
+        elif part[:8] == "Sampled=":
+            sampled = part[8:] != "0"
+        elif "=" in part and part[:1] == " ":  # tolerate "; " separators
+            key, _, value = part.strip().partition("=")
+            if key == "Root":
+                root = value
+            elif key == "Parent":
+                parent = value
+            elif key == "Sampled":
+                sampled = value != "0"
     if root is None or not _ROOT.match(root):
         return None
     if parent is not None and not _PARENT.match(parent):

@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         help="keep boto3, botocore and the other packages the Lambda runtime provides",
     )
     build.add_argument("--compile", action="store_true", help="ship compiled .pyc files only")
+    build.add_argument("--slim", action="store_true", help="leave out orjson (smaller, slower serialization)")
     build.add_argument("--source", default=None, help="install lambda_observe from this path (default: this package)")
     return parser
 
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep_runtime=args.keep_runtime_packages,
                 compile_only=args.compile,
                 source=args.source,
+                slim=args.slim,
             )
             return 0
     except ValueError as exc:

@@ -39,8 +39,10 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _requirements(extras: Iterable[str]) -> list[str]:
+def _requirements(extras: Iterable[str], slim: bool = False) -> list[str]:
     reqs = ["aws-xray-sdk>=2.12", "wrapt>=1.14", "python-json-logger>=3.1", "jmespath>=1.0"]
+    if not slim:  # orjson: documents and log lines serialize several times faster (benchmarks/RESULTS.md)
+        reqs += _EXTRAS["fast"]
     for extra in extras:
         extra = extra.strip()
         if extra not in _EXTRAS:
@@ -153,13 +155,14 @@ def build_layer(
     compile_only: bool = False,
     source: str | None = None,
     quiet: bool = False,
+    slim: bool = False,
 ) -> Path:
     """Build the layer zip and return its path. Raises :class:`LayerBuildError` with the reason."""
     if python not in ("3.10", "3.11", "3.12", "3.13", "3.14"):
         raise LayerBuildError(f"--python {python!r}: expected a Lambda Python runtime version, 3.10 to 3.14")
     if arch not in _PLATFORMS:
         raise LayerBuildError(f"--arch {arch!r}: expected x86_64 or arm64")
-    reqs = _requirements(extras)
+    reqs = _requirements([e for e in extras if e != "fast"], slim)
     if source is not None:
         reqs.append(str(Path(source).resolve()))
     say = (lambda m: None) if quiet else _say

@@ -137,6 +137,12 @@ class LambdaJsonFormatter:
 
     def format(self, record: logging.LogRecord) -> str:
         try:
+            if type(record.msg) is str and record.exc_info is None and record.exc_text is None:
+                # The common case, without python-json-logger's generic field handling.
+                record.message = record.getMessage()
+                log_data: dict[str, Any] = {}
+                self.add_fields(log_data, record, {})
+                return self.jsonify_log_record(log_data) + self.terminator
             return super().format(record) + self.terminator  # type: ignore[misc, no-any-return]
         except Exception as exc:  # a broken __str__ in the message arguments, and the like
             fallback = {

@@ -76,7 +76,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
         if root is not None:
             span = backend.start(opts.name, root)
             backend.annotate(span, "ColdStart", inv.cold_start)
-            backend.annotate(span, "Service", inv.service)
+            backend.annotate(span, "Service", inv.service)  # both keys already fit X-Ray's pattern
     except Exception as exc:
         _warn.once("traced-start", "lambda_observe: could not start the handler's subsegment: %r", exc)
         span = None
