@@ -125,7 +125,7 @@ def _compile(site: Path, python: str) -> None:
 
 
 def _zip(root: Path, out: Path) -> None:
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=_FIXED_TIME)
