@@ -44,8 +44,9 @@ class Sink:
     """The UDP sink process."""
 
     def __enter__(self) -> Sink:
-        self.proc = subprocess.Popen([PY, "-m", "benchmarks.sink"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "benchmarks.sink"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None
         self.address = self.proc.stdout.readline().strip()
         return self
@@ -122,8 +123,11 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
     import boto3
 
     port = _free_port()
-    server = subprocess.Popen([str(Path(PY).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(PY).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         _wait_port(port)
@@ -132,9 +136,12 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         ENV.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
         table = f"idem-{uuid.uuid4().hex[:6]}"
-        client.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+        client.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         stacks = ["lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"]
         new: dict[str, list[float]] = {s: [] for s in stacks}
         dup: dict[str, list[float]] = {s: [] for s in stacks}
@@ -166,6 +173,15 @@ def layer_sizes() -> dict[str, Any]:
         out["powertools_tracer"] = target.stat().st_size
         out["powertools_unzipped"] = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     return out
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _free_port() -> int:
@@ -219,8 +235,10 @@ def render(data: dict[str, Any], command: str) -> str:
     ]
     for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
         v = w[s]
-        lines.append(f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | {_us(v['overhead'])} | "
-                     f"{v['overhead'] / pt:.2f}x | {v['overhead'] / fl:.2f}x |")
+        lines.append(
+            f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | {_us(v['overhead'])} | "
+            f"{v['overhead'] / pt:.2f}x | {v['overhead'] / fl:.2f}x |"
+        )
     lines += [
         "",
         f"Targets: overhead at most 0.5x Powertools' (measured **{lo / pt:.2f}x**; without orjson "
@@ -236,13 +254,18 @@ def render(data: dict[str, Any], command: str) -> str:
     for key in ("without_boto3", "with_boto3"):
         c = data["cold"][key]
         pt_added = c["powertools"]["added"]
-        lines += [f"### Handler module {'imports boto3' if key == 'with_boto3' else 'does not import boto3'}", "",
-                  "| stack | median ms | min-max | added over bare ms | added / Powertools' | peak RSS MiB |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"### Handler module {'imports boto3' if key == 'with_boto3' else 'does not import boto3'}",
+            "",
+            "| stack | median ms | min-max | added over bare ms | added / Powertools' | peak RSS MiB |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in ("bare", "lambda_observe", "raw_sdk", "powertools"):
             v = c[s]
-            lines.append(f"| {s} | {_ms(v['median'])} | {_ms(v['min'])}-{_ms(v['max'])} | {_ms(v['added'])} | "
-                         f"{v['added'] / pt_added:.2f}x | {v['rss_mib']:.1f} |")
+            lines.append(
+                f"| {s} | {_ms(v['median'])} | {_ms(v['min'])}-{_ms(v['max'])} | {_ms(v['added'])} | "
+                f"{v['added'] / pt_added:.2f}x | {v['rss_mib']:.1f} |"
+            )
         lines.append("")
     imp = data["cold"]["import"]
     lines += [
@@ -259,8 +282,10 @@ def render(data: dict[str, Any], command: str) -> str:
     lg = data["logline"]
     for s in ("lambda_observe", "lambda_observe_stdlib_json", "python_json_logger", "powertools"):
         v = lg[s]
-        lines.append(f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | "
-                     f"{v['median'] / lg['powertools']['median']:.2f}x |")
+        lines.append(
+            f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | "
+            f"{v['median'] / lg['powertools']['median']:.2f}x |"
+        )
     idem = data["idempotency"]
     ptn, ptd = idem["new"]["powertools"]["median"], idem["duplicate"]["powertools"]["median"]
     lines += [
@@ -283,7 +308,8 @@ def render(data: dict[str, Any], command: str) -> str:
         "",
         "| layer | zipped bytes | ratio |",
         "|---|---|---|",
-        f"| lambda_observe | {sizes['lambda_observe']:,} | {sizes['lambda_observe'] / sizes['powertools_tracer']:.2f}x |",
+        f"| lambda_observe | {sizes['lambda_observe']:,} | "
+        f"{sizes['lambda_observe'] / sizes['powertools_tracer']:.2f}x |",
         f"| Powertools[tracer], built the same way | {sizes['powertools_tracer']:,} | 1.00x |",
         "",
     ]
@@ -295,17 +321,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     args = parser.parse_args()
     rounds = 2 if args.quick else 5
-    import aws_lambda_powertools
-    import aws_xray_sdk
-
     from lambda_observe import __version__
 
     data: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}, {platform.platform()}",
-        "versions": f"lambda_observe {__version__}, aws-lambda-powertools {aws_lambda_powertools.__version__ if hasattr(aws_lambda_powertools, '__version__') else '?'}, "
-                    f"aws-xray-sdk {aws_xray_sdk.__version__ if hasattr(aws_xray_sdk, '__version__') else '?'}",
+        f"{platform.python_version()}, {platform.platform()}",
+        "versions": f"lambda_observe {__version__}, aws-lambda-powertools {_version('aws-lambda-powertools')}, "
+        f"aws-xray-sdk {_version('aws-xray-sdk')}, python-json-logger {_version('python-json-logger')}, "
+        f"orjson {_version('orjson')}",
     }
     print("warm per-invocation overhead", file=sys.stderr)
     data["warm"] = warm(rounds, 1000)

@@ -105,9 +105,14 @@ class LambdaEnv:
 @pytest.fixture(autouse=True)
 def clean_library(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key.startswith("LAMBDA_OBSERVE_") or key in ("_X_AMZN_TRACE_ID", "AWS_LAMBDA_LOG_FORMAT",
-                                                         "AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL",
-                                                         "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_XRAY_SDK_ENABLED"):
+        if key.startswith("LAMBDA_OBSERVE_") or key in (
+            "_X_AMZN_TRACE_ID",
+            "AWS_LAMBDA_LOG_FORMAT",
+            "AWS_LAMBDA_LOG_LEVEL",
+            "LOG_LEVEL",
+            "AWS_LAMBDA_INITIALIZATION_TYPE",
+            "AWS_XRAY_SDK_ENABLED",
+        ):
             monkeypatch.delenv(key, raising=False)
     reset_library()
     yield

@@ -6,7 +6,8 @@ import os
 import statistics
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Context:
@@ -26,20 +27,22 @@ class Context:
 
 
 def lambda_environment(daemon: str) -> None:
-    os.environ.update({
-        "LAMBDA_TASK_ROOT": os.getcwd(),
-        "AWS_LAMBDA_FUNCTION_NAME": "bench-fn",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_XRAY_DAEMON_ADDRESS": daemon,
-        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-        "LAMBDA_OBSERVE_SERVICE": "bench",
-        "LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "0",
-        "_X_AMZN_TRACE_ID": new_header(),
-    })
+    os.environ.update(
+        {
+            "LAMBDA_TASK_ROOT": os.getcwd(),
+            "AWS_LAMBDA_FUNCTION_NAME": "bench-fn",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_XRAY_DAEMON_ADDRESS": daemon,
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "POWERTOOLS_SERVICE_NAME": "bench",
+            "LAMBDA_OBSERVE_SERVICE": "bench",
+            "LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "0",
+            "_X_AMZN_TRACE_ID": new_header(),
+        }
+    )
 
 
 def new_header() -> str:
@@ -62,7 +65,7 @@ def measure(handler: Callable[[Any, Any], Any], invocations: int, batches: int) 
         headers = [new_header() for _ in range(invocations)]
         contexts = [Context() for _ in range(invocations)]
         total = 0
-        for header, context in zip(headers, contexts):
+        for header, context in zip(headers, contexts, strict=False):
             os.environ["_X_AMZN_TRACE_ID"] = header
             start = time.perf_counter_ns()
             handler(event, context)

@@ -28,8 +28,10 @@ def powertools():
     from aws_lambda_powertools import Logger
 
     logger = Logger(service="bench")
-    logger.structure_logs(append=True, **{"function_request_id": "r-1", "cold_start": False,
-                                          "function_name": "bench-fn", "xray_trace_id": "1-x"})
+    logger.structure_logs(
+        append=True,
+        **{"function_request_id": "r-1", "cold_start": False, "function_name": "bench-fn", "xray_trace_id": "1-x"},
+    )
     return lambda: logger.info("order stored", extra={"order_id": 42})
 
 
@@ -46,8 +48,12 @@ def python_json_logger():
     return lambda: log.info("order stored", extra=extra)
 
 
-STACKS = {"lambda_observe": lambda_observe, "lambda_observe_stdlib_json": lambda_observe_stdlib_json,
-          "powertools": powertools, "python_json_logger": python_json_logger}
+STACKS = {
+    "lambda_observe": lambda_observe,
+    "lambda_observe_stdlib_json": lambda_observe_stdlib_json,
+    "powertools": powertools,
+    "python_json_logger": python_json_logger,
+}
 
 
 def main() -> None:

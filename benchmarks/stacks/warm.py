@@ -94,16 +94,39 @@ def floor():
     def handler(event, context):
         parts = dict(p.split("=", 1) for p in os.environ["_X_AMZN_TRACE_ID"].split(";"))
         root, parent = parts["Root"], parts["Parent"]
-        top = {"id": binascii.b2a_hex(os.urandom(8)).decode(), "name": "## handler", "start_time": time.time(),
-               "trace_id": root, "parent_id": parent, "type": "subsegment"}
-        sub = {"id": binascii.b2a_hex(os.urandom(8)).decode(), "name": "work", "start_time": time.time(),
-               "trace_id": root, "parent_id": top["id"], "type": "subsegment"}
+        top = {
+            "id": binascii.b2a_hex(os.urandom(8)).decode(),
+            "name": "## handler",
+            "start_time": time.time(),
+            "trace_id": root,
+            "parent_id": parent,
+            "type": "subsegment",
+        }
+        sub = {
+            "id": binascii.b2a_hex(os.urandom(8)).decode(),
+            "name": "work",
+            "start_time": time.time(),
+            "trace_id": root,
+            "parent_id": top["id"],
+            "type": "subsegment",
+        }
         result = work()
         sub["end_time"] = time.time()
         send(sub)
-        out.write(dumps({"timestamp": time.time(), "level": "INFO", "message": "handled",
-                         "function_request_id": context.aws_request_id, "xray_trace_id": root, "n": result},
-                        separators=(",", ":")) + "\n")
+        out.write(
+            dumps(
+                {
+                    "timestamp": time.time(),
+                    "level": "INFO",
+                    "message": "handled",
+                    "function_request_id": context.aws_request_id,
+                    "xray_trace_id": root,
+                    "n": result,
+                },
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
         top["end_time"] = time.time()
         send(top)
         return result
@@ -117,8 +140,14 @@ def lambda_observe_stdlib_json():
     return lambda_observe()
 
 
-STACKS = {"bare": bare, "lambda_observe": lambda_observe, "lambda_observe_stdlib_json": lambda_observe_stdlib_json, "powertools": powertools, "raw_sdk": raw_sdk,
-          "floor": floor}
+STACKS = {
+    "bare": bare,
+    "lambda_observe": lambda_observe,
+    "lambda_observe_stdlib_json": lambda_observe_stdlib_json,
+    "powertools": powertools,
+    "raw_sdk": raw_sdk,
+    "floor": floor,
+}
 
 
 def main() -> None:

@@ -97,7 +97,9 @@ def _fast() -> Any:
 
 def dumps_bytes(obj: Any) -> bytes:
     """Compact UTF-8 JSON for ``obj``; orjson when installed; never raises (falls back to :func:`safe`)."""
-    fast = _FAST[0] if _FAST else _FAST.append(_fast()) or _FAST[0]
+    if not _FAST:
+        _FAST.append(_fast())
+    fast = _FAST[0]
     if fast is not None:
         try:
             return fast.dumps(obj, default=default)  # type: ignore[no-any-return]

@@ -16,19 +16,19 @@ class HandlerNotFoundError(ValueError):
     """The handler string does not name an importable module and a callable in it."""
 
 
-def _split(spec: str) -> tuple[str, str, Path | None]:
+def _split(spec: str, source: str) -> tuple[str, str, Path | None]:
     """(module name, function name, directory to put on sys.path)."""
     if ":" in spec:  # a file path: examples/orders/app.py:handler
         path_text, _, func = spec.rpartition(":")
         path = Path(path_text)
         if path.suffix != ".py":
-            raise HandlerNotFoundError(f"handler {spec!r}: expected 'path/to/file.py:function'")
+            raise HandlerNotFoundError(f"{source}={spec!r}: expected 'path/to/file.py:function'")
         if not path.is_file():
-            raise HandlerNotFoundError(f"handler {spec!r}: no file {path_text!r}")
+            raise HandlerNotFoundError(f"{source}={spec!r}: no file {path_text!r}")
         return path.stem, func, path.resolve().parent
     module, dot, func = spec.rpartition(".")
     if not dot or not module or not func:
-        raise HandlerNotFoundError(f"handler {spec!r}: expected 'module.function' (e.g. 'app.handler')")
+        raise HandlerNotFoundError(f"{source}={spec!r}: expected 'module.function' (e.g. 'app.handler')")
     return module.replace("/", "."), func, None
 
 
@@ -41,7 +41,7 @@ def load_handler(spec: str, root: str | None = None, source: str = "handler") ->
     """
     if not isinstance(spec, str) or not spec.strip():
         raise HandlerNotFoundError(f"{source} is empty: expected 'module.function' (e.g. 'app.handler')")
-    module_name, func_name, directory = _split(spec.strip())
+    module_name, func_name, directory = _split(spec.strip(), source)
     base = str(directory) if directory else (root or os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
     if base not in sys.path:
         sys.path.insert(0, base)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._loader import HandlerNotFoundError
 
-__all__ = ["HandlerNotFoundError", "handler"]
+__all__ = ["HandlerNotFoundError", "load"]  # and `handler`, made on first access
 
 VARIABLE = "LAMBDA_OBSERVE_HANDLER"
 
@@ -35,7 +35,7 @@ def load() -> Callable[[Any, Any], Any]:
     if spec.strip() in ("lambda_observe.wrapper.handler", "lambda_observe/wrapper.handler"):
         raise HandlerNotFoundError(f"{VARIABLE}={spec!r} names the wrapper itself; set it to the original handler")
     original = load_handler(spec, source=VARIABLE)
-    return traced(original)  # type: ignore[no-any-return]
+    return traced(original)
 
 
 def __getattr__(name: str) -> Any:

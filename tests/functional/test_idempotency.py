@@ -352,7 +352,9 @@ def test_bad_key_expression():
         idempotent(key="body.[", store=InMemoryStore())(lambda e, c: None)
 
 
-@pytest.mark.parametrize("url", ["redis://127.0.0.1:{port}/0", "dynamodb://t?region=us-east-1&endpoint=http://127.0.0.1:{port}"])
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:{port}/0", "dynamodb://t?region=us-east-1&endpoint=http://127.0.0.1:{port}"]
+)
 def test_unreachable_store_raises_store_error_and_does_not_run(lambda_env, monkeypatch, url):
     """When the store cannot be reached, StoreError names it and the handler does not run."""
     from tests.servers import free_port

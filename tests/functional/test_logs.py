@@ -21,7 +21,12 @@ from lambda_observe.testing import LambdaContext
 from tests.conftest import shared_event
 
 INVOCATION_KEYS = {
-    "function_request_id", "function_name", "function_arn", "function_memory_size", "cold_start", "xray_trace_id",
+    "function_request_id",
+    "function_name",
+    "function_arn",
+    "function_memory_size",
+    "cold_start",
+    "xray_trace_id",
 }
 BASE_KEYS = {"timestamp", "level", "message", "logger", "location", "service"}
 
@@ -64,7 +69,7 @@ def test_outside_an_invocation_the_keys_are_absent(capsys):
     (line,) = lines(capsys)
     assert not INVOCATION_KEYS & set(line)
     assert "correlation_id" not in line
-    assert BASE_KEYS <= set(line)
+    assert set(line) >= BASE_KEYS
 
 
 @pytest.mark.parametrize(
@@ -285,8 +290,14 @@ def test_awkward_values_are_rendered(capsys):
     get_logger("w").info(
         "values",
         extra={
-            "obj": object(), "set": {1, 2}, "bytes": b"\xff\x00", "when": datetime.datetime(2026, 1, 1),
-            "price": decimal.Decimal("1.10"), "loop": loop, "keys": {1: "a", (2, 3): "b"}, "big": 2**80,
+            "obj": object(),
+            "set": {1, 2},
+            "bytes": b"\xff\x00",
+            "when": datetime.datetime(2026, 1, 1),
+            "price": decimal.Decimal("1.10"),
+            "loop": loop,
+            "keys": {1: "a", (2, 3): "b"},
+            "big": 2**80,
         },
     )
     (line,) = lines(capsys)
@@ -316,10 +327,21 @@ class Unprintable:
 @given(
     message=st.text(max_size=200),
     extra=st.dictionaries(
-        st.text(min_size=1, max_size=10).filter(lambda k: k not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__ and k not in ("message", "asctime")),
+        st.text(min_size=1, max_size=10).filter(
+            lambda k: (
+                k not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__ and k not in ("message", "asctime")
+            )
+        ),
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.binary(max_size=10)
-            | st.just(Unprintable()) | st.decimals(allow_nan=True) | st.datetimes(),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats()
+            | st.text(max_size=30)
+            | st.binary(max_size=10)
+            | st.just(Unprintable())
+            | st.decimals(allow_nan=True)
+            | st.datetimes(),
             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
             max_leaves=10,
         ),

@@ -181,8 +181,7 @@ def test_capture_kinds_keep_signatures(lambda_env, assert_valid):
 
     @capture
     def gen(n: int):
-        for i in range(n):
-            yield i
+        yield from range(n)
 
     @capture
     async def agen(n: int):
@@ -215,11 +214,14 @@ def test_capture_kinds_keep_signatures(lambda_env, assert_valid):
     docs = by_name(lambda_env.documents(7))
     assert_valid(list(docs.values()))
     top = docs["## handler"]["id"]
-    for name in ("## test_capture_kinds_keep_signatures.raw_plain", "named",
-                 "## test_capture_kinds_keep_signatures.gen",
-                 "## test_capture_kinds_keep_signatures.agen",
-                 "## test_capture_kinds_keep_signatures.Service.method",
-                 "## test_capture_kinds_keep_signatures.Service.klass"):
+    for name in (
+        "## test_capture_kinds_keep_signatures.raw_plain",
+        "named",
+        "## test_capture_kinds_keep_signatures.gen",
+        "## test_capture_kinds_keep_signatures.agen",
+        "## test_capture_kinds_keep_signatures.Service.method",
+        "## test_capture_kinds_keep_signatures.Service.klass",
+    ):
         assert docs[name]["parent_id"] == top, name
 
 
@@ -281,7 +283,9 @@ def test_switched_off_sends_nothing(lambda_env, monkeypatch, setting):
     assert lambda_env.documents() == []
 
 
-@pytest.mark.parametrize("header", [None, "garbage", "Root=1-bad;Sampled=1", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"])
+@pytest.mark.parametrize(
+    "header", [None, "garbage", "Root=1-bad;Sampled=1", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"]
+)
 def test_no_header_malformed_or_unsampled_is_quiet(lambda_env, monkeypatch, caplog, header):
     """Outside a trace every call is a quiet no-op: no document, no warning."""
     if header is None:
@@ -371,7 +375,13 @@ def test_unserializable_metadata_is_rendered(lambda_env, assert_valid):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=st.one_of(st.none(), st.text(max_size=120), st.from_regex(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;Parent=[0-9a-z]{0,17})?(;Sampled=[012])?", fullmatch=True)))
+@given(
+    header=st.one_of(
+        st.none(),
+        st.text(max_size=120),
+        st.from_regex(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;Parent=[0-9a-z]{0,17})?(;Sampled=[012])?", fullmatch=True),
+    )
+)
 def test_any_trace_header_leaves_the_outcome_alone(lambda_env, header):
     """Whatever the trace header, the handler returns and raises exactly as untraced."""
     if header is None or "\x00" in header:
@@ -387,14 +397,17 @@ def test_any_trace_header_leaves_the_outcome_alone(lambda_env, header):
             return event["value"]
 
     assert handler({"fail": False, "value": 3}, LambdaContext()) == 3
-    with pytest.raises(ValueError, match="^4$"):
+    with pytest.raises(ValueError, match=r"^4$"):
         handler({"fail": True, "value": 4}, LambdaContext())
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50) | st.binary(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    | st.sets(st.integers(), max_size=3).map(frozenset),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        | st.sets(st.integers(), max_size=3).map(frozenset)
+    ),
     max_leaves=12,
 )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 
 class _Status(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         code = int(self.path.split("/status/")[1].split("?")[0]) if "/status/" in self.path else 200
         body = b"ok"
         self.send_response(code)
@@ -34,16 +34,39 @@ def main() -> None:
     from lambda_observe.testing import LambdaContext, collector, trace_header
 
     with collector() as c:
-        os.environ.update({"AWS_XRAY_DAEMON_ADDRESS": c.address, "_X_AMZN_TRACE_ID": trace_header(),
-                           "LAMBDA_TASK_ROOT": os.getcwd(), "AWS_LAMBDA_FUNCTION_NAME": "probe",
-                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1"})
+        os.environ.update(
+            {
+                "AWS_XRAY_DAEMON_ADDRESS": c.address,
+                "_X_AMZN_TRACE_ID": trace_header(),
+                "LAMBDA_TASK_ROOT": os.getcwd(),
+                "AWS_LAMBDA_FUNCTION_NAME": "probe",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            }
+        )
         if spec.get("tracing") is False:
             os.environ["LAMBDA_OBSERVE_TRACING"] = "false"
         patch(*spec.get("patch", []), ignore=spec.get("ignore", []))
-        imported_by_patch = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
-                                   ("botocore", "boto3", "requests", "httpx", "psycopg", "psycopg2", "pymysql",
-                                    "pg8000", "mysql", "aiobotocore", "pymongo", "sqlalchemy"))
+        imported_by_patch = sorted(
+            m
+            for m in set(sys.modules) - before
+            if m.split(".")[0]
+            in (
+                "botocore",
+                "boto3",
+                "requests",
+                "httpx",
+                "psycopg",
+                "psycopg2",
+                "pymysql",
+                "pg8000",
+                "mysql",
+                "aiobotocore",
+                "pymongo",
+                "sqlalchemy",
+            )
+        )
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Status)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -72,9 +95,12 @@ def dynamodb(spec: dict[str, Any], base: str) -> None:
     client = boto3.client("dynamodb", endpoint_url=spec["moto"], region_name="us-east-1")
     table = spec.get("table", "probe-orders")
     try:
-        client.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+        client.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
     except client.exceptions.ResourceInUseException:
         pass
     client.put_item(TableName=table, Item={"id": {"S": "1"}})
@@ -82,8 +108,13 @@ def dynamodb(spec: dict[str, Any], base: str) -> None:
 
 
 def _urls(base: str) -> list[str]:
-    return [f"{base}/ok?token=abc123&page=2", f"{base}/status/500", f"{base}/status/404",
-            f"{base}/status/429", f"{base}/health"]
+    return [
+        f"{base}/ok?token=abc123&page=2",
+        f"{base}/status/500",
+        f"{base}/status/404",
+        f"{base}/status/429",
+        f"{base}/health",
+    ]
 
 
 def requests_calls(spec: dict[str, Any], base: str) -> None:
@@ -145,8 +176,7 @@ def pymysql_calls(spec: dict[str, Any], base: str) -> None:
 def mysql_calls(spec: dict[str, Any], base: str) -> None:
     import mysql.connector
 
-    conn = mysql.connector.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw",
-                                   database="test")
+    conn = mysql.connector.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw", database="test")
     conn.cursor().execute("SELECT 1")
     conn.close()
 

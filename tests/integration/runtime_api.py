@@ -56,7 +56,7 @@ class RuntimeAPI:
                 if body:
                     self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path != f"{PREFIX}/invocation/next":
                     self._reply(404)
                     return
@@ -64,20 +64,24 @@ class RuntimeAPI:
                 inv.deadline_ms = int(time.time() * 1000) + inv.timeout_ms
                 api.by_id[inv.request_id] = inv
                 body = json.dumps(inv.event).encode()
-                self._reply(200, body, {
-                    "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-                    "Lambda-Runtime-Trace-Id": inv.trace_header,
-                    "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:rt-test",
-                    "Lambda-Runtime-Client-Context": "",
-                    "Lambda-Runtime-Cognito-Identity": "",
-                    "Content-Type": "application/json",
-                })
+                self._reply(
+                    200,
+                    body,
+                    {
+                        "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
+                        "Lambda-Runtime-Trace-Id": inv.trace_header,
+                        "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:rt-test",
+                        "Lambda-Runtime-Client-Context": "",
+                        "Lambda-Runtime-Cognito-Identity": "",
+                        "Content-Type": "application/json",
+                    },
+                )
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                parts = self.path[len(PREFIX):].strip("/").split("/")
+                parts = self.path[len(PREFIX) :].strip("/").split("/")
                 if parts == ["init", "error"]:
                     api.init_error = json.loads(raw or b"{}")
                     api.init_failed.set()

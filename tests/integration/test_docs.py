@@ -32,14 +32,20 @@ def test_code_block_runs(tmp_path, where, code):
     """Each marked block runs, as written, in a fresh interpreter outside Lambda."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMBDA_OBSERVE_", "AWS_LAMBDA", "_X_AMZN"))}
     env.pop("LAMBDA_TASK_ROOT", None)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, f"{where}:\n{proc.stderr}"
 
 
 def test_mkdocs_build_strict(tmp_path):
     """mkdocs build --strict passes (broken links and nav entries fail it)."""
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "site" / "idempotency" / "index.html").is_file()

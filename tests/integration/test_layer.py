@@ -19,7 +19,7 @@ from lambda_observe.testing import collector, trace_header
 #: The zipped layer (with orjson) must stay under this many bytes.
 SIZE_BUDGET = 700_000
 
-HANDLER = '''
+HANDLER = """
 import sys
 sys.path[:0] = [{layer!r}, {runtime!r}]
 import lambda_observe
@@ -37,7 +37,7 @@ def handler(event, context):
     return event["n"]
 
 assert handler({{"n": 5}}, LambdaContext(function_name="layer-fn")) == 5
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,17 @@ def test_layer_runs_a_decorated_handler_in_isolation(layer, tmp_path, xray_valid
     runtime = runtime_dir(tmp_path)
     code = HANDLER.format(layer=str(opt / "python"), runtime=str(runtime))
     with collector() as segs:
-        env = {"PATH": os.environ["PATH"], "AWS_XRAY_DAEMON_ADDRESS": segs.address, "_X_AMZN_TRACE_ID": trace_header(),
-               "LAMBDA_TASK_ROOT": str(tmp_path), "AWS_LAMBDA_FUNCTION_NAME": "layer-fn", "AWS_REGION": "us-east-1"}
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=60)
+        env = {
+            "PATH": os.environ["PATH"],
+            "AWS_XRAY_DAEMON_ADDRESS": segs.address,
+            "_X_AMZN_TRACE_ID": trace_header(),
+            "LAMBDA_TASK_ROOT": str(tmp_path),
+            "AWS_LAMBDA_FUNCTION_NAME": "layer-fn",
+            "AWS_REGION": "us-east-1",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stderr
         docs = segs.settle(quiet=0.1)
     (line,) = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
@@ -100,8 +107,9 @@ def test_layer_contents_and_budget(layer):
 
 def test_layer_is_reproducible(layer, tmp_path):
     """The same inputs give the same bytes."""
-    again = build_layer(python=layer.name.split("-py")[1].split("-")[0], arch=layer.stem.rsplit("-", 1)[1],
-                        out=tmp_path, quiet=True)
+    again = build_layer(
+        python=layer.name.split("-py")[1].split("-")[0], arch=layer.stem.rsplit("-", 1)[1], out=tmp_path, quiet=True
+    )
     assert again.read_bytes() == layer.read_bytes()
 
 
@@ -117,7 +125,7 @@ def test_bad_arguments():
     """Bad versions, architectures and extras are refused with what was expected."""
     from lambda_observe.layer import LayerBuildError
 
-    with pytest.raises(LayerBuildError, match="3.10 to 3.14"):
+    with pytest.raises(LayerBuildError, match=r"3\.10 to 3\.14"):
         build_layer(python="2.7")
     with pytest.raises(LayerBuildError, match="x86_64 or arm64"):
         build_layer(arch="sparc")

@@ -23,7 +23,10 @@ SECRET = "secretpw"
 def probe(spec: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-m", "tests.integration.patch_probe", json.dumps(spec)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={k: v for k, v in os.environ.items() if not k.startswith("LAMBDA_OBSERVE_")},
     )
     assert proc.returncode == 0, proc.stderr
@@ -118,8 +121,7 @@ def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariad
     """psycopg, psycopg2, pg8000, pymysql and mysql-connector against the real servers: one SQL
     subsegment each, nested under the block that ran it, and the password nowhere in a datagram."""
     drivers = ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql"]
-    out = probe({"patch": ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql-connector"], "do": drivers,
-                 **postgres})
+    out = probe({"patch": ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql-connector"], "do": drivers, **postgres})
     assert "could not patch" not in out["stderr"], out["stderr"]
     assert_valid(out["docs"])
     sql = subsegments(out)
@@ -134,9 +136,23 @@ def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariad
 
 def test_patched_calls_outside_lambda_and_with_tracing_off_are_quiet(moto_endpoint):
     """Patched libraries work with no invocation and with tracing switched off: no documents, no noise."""
-    outside = probe({"patch": ["boto3", "requests"], "do": ["dynamodb", "requests"], "moto": moto_endpoint,
-                     "outside": True, "table": "outside"})
+    outside = probe(
+        {
+            "patch": ["boto3", "requests"],
+            "do": ["dynamodb", "requests"],
+            "moto": moto_endpoint,
+            "outside": True,
+            "table": "outside",
+        }
+    )
     assert outside["docs"] == [] and outside["stderr"] == ""
-    off = probe({"patch": ["boto3", "requests"], "do": ["dynamodb", "requests"], "moto": moto_endpoint,
-                 "tracing": False, "table": "off"})
+    off = probe(
+        {
+            "patch": ["boto3", "requests"],
+            "do": ["dynamodb", "requests"],
+            "moto": moto_endpoint,
+            "tracing": False,
+            "table": "off",
+        }
+    )
     assert off["docs"] == [] and off["stderr"] == ""

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from lambda_observe.testing import collector
 from tests.integration.runtime_api import RuntimeAPI
 
-APP = '''
+APP = """
 import logging
 import time
 from lambda_observe import get_logger, subsegment, traced
@@ -34,9 +33,9 @@ def handler(event, context):
             raise ValueError("bad order " + str(event["n"]))
     log.info("handled", extra={"n": event["n"]})
     return {"n": event["n"]}
-'''
+"""
 
-PLAIN_APP = '''
+PLAIN_APP = """
 import logging
 
 def handler(event, context):
@@ -44,24 +43,32 @@ def handler(event, context):
     if event.get("fail"):
         raise KeyError("no such order")
     return {"n": event["n"]}
-'''
+"""
 
 
 def start_runtime(tmp: Path, api: RuntimeAPI, daemon: str, handler: str, extra_env: dict[str, str] | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMBDA_OBSERVE_", "_X_AMZN", "AWS_LAMBDA"))}
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": api.address,
-        "AWS_XRAY_DAEMON_ADDRESS": daemon,
-        "AWS_LAMBDA_FUNCTION_NAME": "rt-test",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "LAMBDA_TASK_ROOT": str(tmp),
-        "PYTHONPATH": f"{tmp}{os.pathsep}{env.get('PYTHONPATH', '')}",
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    })
-    return subprocess.Popen([sys.executable, "-m", "awslambdaric", handler], cwd=tmp, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.update(
+        {
+            "AWS_LAMBDA_RUNTIME_API": api.address,
+            "AWS_XRAY_DAEMON_ADDRESS": daemon,
+            "AWS_LAMBDA_FUNCTION_NAME": "rt-test",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "LAMBDA_TASK_ROOT": str(tmp),
+            "PYTHONPATH": f"{tmp}{os.pathsep}{env.get('PYTHONPATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "awslambdaric", handler],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def run_invocations(tmp: Path, handler: str, events: list[dict[str, Any]], extra_env=None, timeout_ms=30_000):
@@ -96,7 +103,7 @@ def test_decorated_handler_under_awslambdaric(tmp_path, assert_valid):
     one log line per call; errors reported to the runtime in Lambda's error shape."""
     (tmp_path / "app.py").write_text(APP)
     events = [{"n": 1}, {"n": 2}, {"n": 3, "fail": True}]
-    api, invs, out, err, docs = run_invocations(tmp_path, "app.handler", events)
+    _api, invs, out, err, docs = run_invocations(tmp_path, "app.handler", events)
     assert [i.response for i in invs[:2]] == [{"n": 1}, {"n": 2}], err
     error = invs[2].error
     assert error is not None and error["errorType"] == "ValueError" and error["errorMessage"] == "bad order 3"
@@ -124,8 +131,10 @@ def test_zero_code_wrapper_under_awslambdaric(tmp_path, assert_valid):
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
     (pkg / "app.py").write_text(PLAIN_APP)
-    api, invs, out, err, docs = run_invocations(
-        tmp_path, "lambda_observe.wrapper.handler", [{"n": 1}, {"n": 2, "fail": True}],
+    _api, invs, out, err, docs = run_invocations(
+        tmp_path,
+        "lambda_observe.wrapper.handler",
+        [{"n": 1}, {"n": 2, "fail": True}],
         {"LAMBDA_OBSERVE_HANDLER": "pkg/sub/app.handler"},
     )
     assert invs[0].response == {"n": 1}, err
@@ -138,8 +147,11 @@ def test_zero_code_wrapper_under_awslambdaric(tmp_path, assert_valid):
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(None, "LAMBDA_OBSERVE_HANDLER is not set"), ("nope.handler", "module 'nope' was not found"),
-     ("pkg.app.missing", "has no attribute 'missing'")],
+    [
+        (None, "LAMBDA_OBSERVE_HANDLER is not set"),
+        ("nope.handler", "module 'nope' was not found"),
+        ("pkg.app.missing", "has no attribute 'missing'"),
+    ],
 )
 def test_wrapper_fails_init_clearly(tmp_path, value, message):
     """A missing or wrong LAMBDA_OBSERVE_HANDLER fails the init, naming the variable and what is missing."""
@@ -183,8 +195,11 @@ def test_timeout_warning_before_the_kill(tmp_path, assert_valid):
 def test_invocations_in_time_never_warn(tmp_path):
     """Invocations that end in time leave no timer behind and never warn."""
     (tmp_path / "app.py").write_text(APP)
-    api, invs, out, err, docs = run_invocations(
-        tmp_path, "app.handler", [{"n": 1, "sleep": 0.2}, {"n": 2}], {"LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "500"},
+    _api, invs, out, err, _docs = run_invocations(
+        tmp_path,
+        "app.handler",
+        [{"n": 1, "sleep": 0.2}, {"n": 2}],
+        {"LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "500"},
         timeout_ms=1000,
     )
     time.sleep(0)  # the process was killed after both; a late timer would have printed before that

@@ -57,9 +57,21 @@ def test_contract(store_target):
 
 def _spawn(url: str, log: Path, keys: list[str], sleep: float, timeout: float, seed: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.worker", url, str(log), ",".join(keys), str(sleep), str(timeout),
-         str(seed)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.worker",
+            url,
+            str(log),
+            ",".join(keys),
+            str(sleep),
+            str(timeout),
+            str(seed),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
     )
 
@@ -76,7 +88,7 @@ def test_racing_processes_run_each_key_once(store_target, tmp_path):
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
         line = next(x for x in out.splitlines() if x.startswith("OUTCOMES "))
-        outcomes += json.loads(line[len("OUTCOMES "):])
+        outcomes += json.loads(line[len("OUTCOMES ") :])
     ran = Counter(json.loads(x)["ran"] for x in log.read_text().splitlines())
     assert ran == Counter(keys), "every key must run exactly once"
     assert len(outcomes) == 8 * len(keys)
@@ -88,7 +100,7 @@ def test_racing_processes_run_each_key_once(store_target, tmp_path):
     late = _spawn(url, log, keys, 0.05, 60, 99)
     out, err = late.communicate(timeout=120)
     assert late.returncode == 0, err
-    answers = json.loads(next(x for x in out.splitlines() if x.startswith("OUTCOMES "))[len("OUTCOMES "):])
+    answers = json.loads(next(x for x in out.splitlines() if x.startswith("OUTCOMES "))[len("OUTCOMES ") :])
     assert sorted(answers) == sorted([k, "result", {"result": f"done-{k}"}] for k in keys)
     assert sum(1 for _ in log.read_text().splitlines()) == len(keys)
 
@@ -141,8 +153,16 @@ class StateMachineModel(RuleBasedStateMachine):
         super().__init__()
         self.clock = Clock()
         self.idem = Idempotency(
-            "model", key="k", validate="p", store=make_store(self.kind, self.where), expires_after=100,
-            in_progress_timeout=None, raise_on_missing_key=True, local_cache=0, output_type=None, clock=self.clock,
+            "model",
+            key="k",
+            validate="p",
+            store=make_store(self.kind, self.where),
+            expires_after=100,
+            in_progress_timeout=None,
+            raise_on_missing_key=True,
+            local_cache=0,
+            output_type=None,
+            clock=self.clock,
         )
         self.model: dict[str, dict[str, Any]] = {}
         self.runs = 0
@@ -185,8 +205,13 @@ class StateMachineModel(RuleBasedStateMachine):
             self.model.pop(k, None)
         else:
             assert self.idem.run(run, {"k": k, "p": payload}, 10_000) == value
-            self.model[k] = {"status": "completed", "value": value, "payload": payload,
-                             "expiry": self.clock.now + 100, "window": self.clock.now + 10}
+            self.model[k] = {
+                "status": "completed",
+                "value": value,
+                "payload": payload,
+                "expiry": self.clock.now + 100,
+                "window": self.clock.now + 10,
+            }
         assert self.runs == before + 1
 
     @rule(key=st.sampled_from("abc"), payload=st.integers(0, 1))
@@ -197,8 +222,12 @@ class StateMachineModel(RuleBasedStateMachine):
             return
         step = self.idem.begin({"k": k, "p": payload}, 10_000)
         assert not step.done
-        self.model[k] = {"status": "in_progress", "payload": payload,
-                         "expiry": self.clock.now + 100, "window": self.clock.now + 10}
+        self.model[k] = {
+            "status": "in_progress",
+            "payload": payload,
+            "expiry": self.clock.now + 100,
+            "window": self.clock.now + 10,
+        }
 
     @rule(seconds=st.sampled_from([1, 5, 11, 60, 101]))
     def advance(self, seconds: int) -> None:
@@ -211,6 +240,7 @@ def test_state_machine_against_a_model(store_target, tmp_path):
     StateMachineModel.kind, StateMachineModel.where = kind, where
     examples = 12 if kind == "dynamodb" else 40
     test = StateMachineModel.TestCase
-    test.settings = settings(max_examples=examples, stateful_step_count=12, deadline=None,
-                             suppress_health_check=list(HealthCheck))
+    test.settings = settings(
+        max_examples=examples, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     test("runTest").runTest()

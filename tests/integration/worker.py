@@ -17,7 +17,13 @@ from lambda_observe.testing import LambdaContext
 
 
 def main() -> None:
-    url, log_path, keys, sleep, timeout = sys.argv[1], sys.argv[2], sys.argv[3].split(","), float(sys.argv[4]), float(sys.argv[5])
+    url, log_path, keys, sleep, timeout = (
+        sys.argv[1],
+        sys.argv[2],
+        sys.argv[3].split(","),
+        float(sys.argv[4]),
+        float(sys.argv[5]),
+    )
     seed = int(sys.argv[6]) if len(sys.argv) > 6 else os.getpid()
 
     @idempotent(key="key", store=url)

@@ -26,8 +26,20 @@ def test_aliases():
     assert patching._canonical("mysql-connector") == "mysql"
     assert patching._canonical("SQLAlchemy") == "sqlalchemy_core"
     assert set(patching.SUPPORTED) == {
-        "aiobotocore", "botocore", "pynamodb", "requests", "sqlite3", "mysql", "httplib", "pymongo", "pymysql",
-        "psycopg2", "psycopg", "pg8000", "sqlalchemy_core", "httpx",
+        "aiobotocore",
+        "botocore",
+        "pynamodb",
+        "requests",
+        "sqlite3",
+        "mysql",
+        "httplib",
+        "pymongo",
+        "pymysql",
+        "psycopg2",
+        "psycopg",
+        "pg8000",
+        "sqlalchemy_core",
+        "httpx",
     }
 
 

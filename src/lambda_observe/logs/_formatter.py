@@ -24,8 +24,16 @@ _RESERVED = frozenset(
 )
 _BASE_ATTRS = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) + 1  # + "message"
 _STAMP: list[Any] = [-1, ""]
-_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x1C: "\\u001c", 0x1D: "\\u001d",
-                0x1E: "\\u001e", 0x0B: "\\u000b", 0x0C: "\\u000c"}
+_LINE_BREAKS = {
+    0x85: "\\u0085",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+    0x1C: "\\u001c",
+    0x1D: "\\u001d",
+    0x1E: "\\u001e",
+    0x0B: "\\u000b",
+    0x0C: "\\u000c",
+}
 
 
 def _timestamp(created: float) -> str:

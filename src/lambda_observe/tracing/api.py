@@ -271,7 +271,7 @@ def _wrap(fn: F, name: str) -> F:
 
 def _label(fn: Callable[..., Any]) -> str:
     target = fn.__func__ if isinstance(fn, (classmethod, staticmethod)) else fn
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", "function")
+    name = str(getattr(target, "__qualname__", None) or getattr(target, "__name__", "function"))
     return f"## {name.replace('<locals>.', '')}"
 
 
