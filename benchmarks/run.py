@@ -111,6 +111,11 @@ def cold(rounds: int) -> dict[str, Any]:
             bare = result[key]["bare"]["median"]
             for s in stacks:
                 result[key][s]["added"] = result[key][s]["median"] - bare
+        patching: dict[str, list[float]] = {"no_patch": [], "patch_selective": [], "patch_all_sdk": []}
+        for _ in range(rounds):
+            for stack in patching:
+                patching[stack].append(worker(["benchmarks.stacks.cold", stack, "0", sink.address])["seconds"] * 1000)
+        result["patching"] = {k: stats(v) for k, v in patching.items()}
         imports: dict[str, list[float]] = {"python -c pass": [], "import lambda_observe": []}
         for _ in range(rounds):
             imports["python -c pass"].append(timed_process(["-c", "pass"])[0] * 1000)
@@ -268,6 +273,23 @@ def render(data: dict[str, Any], command: str) -> str:
             )
         lines.append("")
     imp = data["cold"]["import"]
+    pa = data["cold"]["patching"]
+    base = pa["no_patch"]["median"]
+    sel, full = pa["patch_selective"]["median"] - base, pa["patch_all_sdk"]["median"] - base
+    lines += [
+        "### Patching at cold start",
+        "",
+        "Handler module importing boto3 and requests; the time patching adds over no patching (ms).",
+        "",
+        "| patching | median ms | min-max | added ms |",
+        "|---|---|---|---|",
+        f"| none | {_ms(base)} | {_ms(pa['no_patch']['min'])}-{_ms(pa['no_patch']['max'])} | 0.0 |",
+        f"| `patch(\"boto3\", \"requests\")` | {_ms(pa['patch_selective']['median'])} | "
+        f"{_ms(pa['patch_selective']['min'])}-{_ms(pa['patch_selective']['max'])} | {_ms(sel)} |",
+        f"| SDK `patch_all()` | {_ms(pa['patch_all_sdk']['median'])} | "
+        f"{_ms(pa['patch_all_sdk']['min'])}-{_ms(pa['patch_all_sdk']['max'])} | {_ms(full)} |",
+        "",
+    ]
     lines += [
         "`import lambda_observe` alone, whole interpreter wall time (ms): "
         f"{_ms(imp['import lambda_observe']['median'])} vs `python -c pass` {_ms(imp['python -c pass']['median'])}.",

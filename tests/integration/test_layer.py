@@ -131,3 +131,32 @@ def test_bad_arguments():
         build_layer(arch="sparc")
     with pytest.raises(LayerBuildError, match="unknown extra"):
         build_layer(extras=["nope"])
+
+
+def test_exec_wrapper_script_hands_the_handler_over(tmp_path):
+    """/opt/lambda-observe-wrapper (AWS_LAMBDA_EXEC_WRAPPER) moves _HANDLER to LAMBDA_OBSERVE_HANDLER."""
+    from lambda_observe import _layer_files  # noqa: F401  (a data directory, importable as a namespace)
+
+    script = Path(_layer_files.__path__[0]) / "lambda-observe-wrapper"
+    code = "import os; print(os.environ['_HANDLER'], os.environ['LAMBDA_OBSERVE_HANDLER'])"
+    proc = subprocess.run(["bash", str(script), sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "_HANDLER": "pkg/app.handler"}, timeout=30)
+    assert proc.stdout.split() == ["lambda_observe.wrapper.handler", "pkg/app.handler"]
+
+
+def test_compile_only(tmp_path):
+    """--compile ships .pyc files only (for the Python that builds), and they import."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[os.uname().machine]
+    built = build_layer(python=python, arch=arch, out=tmp_path, quiet=True, compile_only=True, slim=True)
+    with zipfile.ZipFile(built) as zf:
+        names = zf.namelist()
+        zf.extractall(tmp_path / "opt")
+    assert not [n for n in names if n.endswith(".py")]
+    assert "python/lambda_observe/__init__.pyc" in names
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c",
+                           f"import sys; sys.path[:0] = [{str(tmp_path / 'opt' / 'python')!r}]; "
+                           "import lambda_observe, lambda_observe.tracing; print(lambda_observe.__file__)"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("__init__.pyc")
