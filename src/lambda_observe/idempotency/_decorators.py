@@ -59,18 +59,13 @@ def idempotent(
     process. ``output_type``: rebuild stored results as this dataclass or pydantic model.
     """
 
+    options: dict[str, Any] = dict(
+        key=key, validate=validate, store=store, expires_after=expires_after, in_progress_timeout=in_progress_timeout,
+        raise_on_missing_key=raise_on_missing_key, local_cache=local_cache, output_type=output_type,
+    )
+
     def decorate(handler: F) -> F:
-        state = Idempotency(
-            _identity(handler),
-            key=key,
-            validate=validate,
-            store=store,
-            expires_after=expires_after,
-            in_progress_timeout=in_progress_timeout,
-            raise_on_missing_key=raise_on_missing_key,
-            local_cache=local_cache,
-            output_type=output_type,
-        )
+        state = Idempotency(_identity(handler), **options)
         if inspect.iscoroutinefunction(handler):
 
             @functools.wraps(handler)
@@ -113,6 +108,11 @@ def idempotent_function(
     functions; the other options are those of :func:`idempotent`.
     """
 
+    options: dict[str, Any] = dict(
+        key=key, validate=validate, store=store, expires_after=expires_after, in_progress_timeout=in_progress_timeout,
+        raise_on_missing_key=raise_on_missing_key, local_cache=local_cache, output_type=output_type,
+    )
+
     def decorate(func: F) -> F:
         signature = inspect.signature(func)
         if arg not in signature.parameters:
@@ -120,17 +120,7 @@ def idempotent_function(
                 f"idempotent_function(arg={arg!r}): {func.__qualname__} has no parameter {arg!r}; "
                 f"its parameters are {list(signature.parameters)}"
             )
-        state = Idempotency(
-            _identity(func),
-            key=key,
-            validate=validate,
-            store=store,
-            expires_after=expires_after,
-            in_progress_timeout=in_progress_timeout,
-            raise_on_missing_key=raise_on_missing_key,
-            local_cache=local_cache,
-            output_type=output_type,
-        )
+        state = Idempotency(_identity(func), **options)
 
         def selected(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             bound = signature.bind_partial(*args, **kwargs)
