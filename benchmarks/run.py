@@ -189,6 +189,14 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def profile() -> str:
+    proc = subprocess.run([PY, str(ROOT / "benchmarks" / "profile_warm.py")], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return proc.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,6 +222,36 @@ def _us(v: float) -> str:
     return f"{v:.1f}"
 
 
+def _profile_value(profile: str, label: str) -> float:
+    for row in profile.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith(label):
+            return float(cells[1])
+    raise KeyError(label)
+
+
+def _gap_sentence(warm: dict[str, Any], profile: str) -> str:
+    """What the profile says about the distance to 1.5x the floor (computed, not asserted)."""
+    gap = warm["lambda_observe"]["overhead"] - 1.5 * warm["floor"]["overhead"]
+    if gap <= 0:
+        return "lambda_observe is within 1.5x the floor's overhead in this run."
+    line = _profile_value(profile, "one log line through")
+    fmt = _profile_value(profile, "of which: formatting")
+    floor_line = _profile_value(profile, "the floor's log line")
+    invocation = _profile_value(profile, "invocation begin/end")
+    stdlib = line - fmt
+    return (
+        f"The 1.5x-floor target is missed by {gap:.0f} µs per invocation in this run. Of a log line's {line:.1f} µs, "
+        f"{stdlib:.1f} µs are the standard `logging` machinery around our formatter (creating the `LogRecord`, "
+        f"finding the caller, the handler and its lock, the write), against {floor_line:.1f} µs for the floor's "
+        f"whole line: the floor skips `logging`, lambda_observe keeps it on purpose so that the users' existing "
+        f"`logging` calls come out as JSON. lambda_observe's own share is the rest: the invocation context "
+        f"({invocation:.1f} µs: parsing the header, building the context), the subsegments and the "
+        f"formatting. The parts measured in a loop do not add up to the benchmark's figure; the remainder "
+        f"(allocation, cache effects, the sink's wake-up) is not attributed here."
+    )
+
+
 def render(data: dict[str, Any], command: str) -> str:
     w = data["warm"]
     lo, pt, rs, fl = (w[k]["overhead"] for k in ("lambda_observe", "powertools", "raw_sdk", "floor"))
@@ -232,7 +270,8 @@ def render(data: dict[str, Any], command: str) -> str:
         "## 1. Warm per-invocation overhead",
         "",
         "Handler with one subsegment and one INFO log line with the request context; documents over real UDP to a",
-        "sink process; log lines to /dev/null. Microseconds per invocation (median of all batches, min-max);",
+        "sink process; log lines to /dev/null through a stdout flushed on every write, as the Lambda runtime sets",
+        "it up. Microseconds per invocation (median of all batches, min-max);",
         "overhead = stack - bare.",
         "",
         "| stack | median µs | min-max | overhead µs | overhead / Powertools | overhead / floor |",
@@ -296,7 +335,8 @@ def render(data: dict[str, Any], command: str) -> str:
         "",
         "## 3. Log line cost",
         "",
-        "One INFO line with the request context and one extra key, to /dev/null; microseconds per line.",
+        "One INFO line with the request context and one extra key, to /dev/null through a stdout flushed on",
+        "every write (as in Lambda); microseconds per line.",
         "",
         "| logger | median µs | min-max | / Powertools |",
         "|---|---|---|---|",
@@ -315,7 +355,8 @@ def render(data: dict[str, Any], command: str) -> str:
         "## 4. Idempotency per call (DynamoDB on moto's server, in its own process)",
         "",
         "Microseconds per call of an idempotent function; `:cache` = in-process cache of completed records.",
-        "moto answers far slower than DynamoDB: the ratios reflect round trips and client work.",
+        "moto answers far slower than DynamoDB: the ratios reflect round trips and client work. A new key takes",
+        "the same path with and without the cache, so the gap between those rows is the run-to-run noise.",
         "",
         "| stack | new key µs | / Powertools | duplicate µs | / Powertools (no cache) |",
         "|---|---|---|---|---|",
@@ -323,6 +364,20 @@ def render(data: dict[str, Any], command: str) -> str:
     for s in ("lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"):
         n, d = idem["new"][s]["median"], idem["duplicate"][s]["median"]
         lines.append(f"| {s} | {_us(n)} | {n / ptn:.2f}x | {_us(d)} | {d / ptd:.3f}x |")
+    if data.get("profile"):
+        lines += [
+            "",
+            "## Where the warm time goes",
+            "",
+            "`benchmarks/profile_warm.py`: each part timed in a loop in one process (median of repeats). A datagram",
+            "in a tight loop is far cheaper than in the benchmark, where each one wakes the sink process: that",
+            "wake-up is paid per datagram by every stack (the floor sends two per invocation, lambda_observe one,",
+            "its subsegments nested in the handler's document).",
+            "",
+            data["profile"].strip(),
+            "",
+            _gap_sentence(w, data["profile"]),
+        ]
     sizes = data["layer"]
     lines += [
         "",
@@ -341,7 +396,18 @@ def render(data: dict[str, Any], command: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--only", choices=["warm", "cold", "logline", "idempotency", "layer"], action="append",
+                        help="re-run only these comparisons, keeping the others from results.json")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite RESULTS.md from results.json (re-running only the warm profile)")
     args = parser.parse_args()
+    if args.render_only:
+        data = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+        data["profile"] = profile()
+        (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
+        (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, data.get("command", "./dev bench")))
+        print((ROOT / "benchmarks" / "RESULTS.md").read_text())
+        return
     rounds = 2 if args.quick else 5
     from lambda_observe import __version__
 
@@ -353,17 +419,27 @@ def main() -> None:
         f"aws-xray-sdk {_version('aws-xray-sdk')}, python-json-logger {_version('python-json-logger')}, "
         f"orjson {_version('orjson')}",
     }
-    print("warm per-invocation overhead", file=sys.stderr)
-    data["warm"] = warm(rounds, 1000)
-    print("cold start", file=sys.stderr)
-    data["cold"] = cold(rounds * 3)
-    print("log line", file=sys.stderr)
-    data["logline"] = logline(rounds, 5000)
-    print("idempotency", file=sys.stderr)
-    data["idempotency"] = idempotency(max(rounds - 2, 2), 100)
-    print("layer size", file=sys.stderr)
-    data["layer"] = layer_sizes()
+    sections = {
+        "warm": lambda: warm(rounds, 1000),
+        "cold": lambda: cold(rounds * 3),
+        "logline": lambda: logline(rounds, 5000),
+        "idempotency": lambda: idempotency(max(rounds - 2, 2), 100),
+        "layer": layer_sizes,
+    }
+    if args.only:
+        previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+        data = {**previous, **{k: v for k, v in data.items()}}
+    for name, run in sections.items():
+        if args.only and name not in args.only:
+            continue
+        print(name, file=sys.stderr)
+        data[name] = run()
+    print("warm profile", file=sys.stderr)
+    data["profile"] = profile()
     command = "./dev bench" + (" --quick" if args.quick else "")
+    if args.only:
+        command = data.get("command", "./dev bench") + "; then " + command + "".join(f" --only {o}" for o in args.only)
+    data["command"] = command
     (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, command))
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
     print((ROOT / "benchmarks" / "RESULTS.md").read_text())

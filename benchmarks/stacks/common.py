@@ -26,7 +26,30 @@ class Context:
         return int((self._deadline - time.time()) * 1000)
 
 
+class Unbuffered:
+    """stdout as the Lambda runtime interface client sets it up: every write is flushed at once."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        written = self._stream.write(text)
+        self._stream.flush()
+        return int(written)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def lambda_environment(daemon: str) -> None:
+    """The Lambda environment variables, and stdout unbuffered as the runtime makes it."""
+    import sys
+
+    if not isinstance(sys.stdout, Unbuffered):
+        sys.stdout = Unbuffered(sys.stdout)
     os.environ.update(
         {
             "LAMBDA_TASK_ROOT": os.getcwd(),

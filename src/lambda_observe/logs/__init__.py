@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .. import _invocation, config
+from ._correlation import correlation_id
 from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
 from ._redact import Redactor
 
@@ -108,6 +109,16 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: Any) -> None:
         pass
 
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._fixed or sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()  # Lambda may freeze the process right after the handler returns
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
 
 def get_logger(name: str | None = None) -> logging.Logger:
     """A plain :class:`logging.Logger` whose records come out as JSON (sets logging up once)."""
@@ -138,8 +149,6 @@ class append_keys(contextlib.ContextDecorator):
 def _on_invocation(inv: _invocation.Invocation, event: Any) -> None:
     """At each invocation start: correlation id, debug sampling, optional event log."""
     cfg = config.get()
-    from ._correlation import correlation_id
-
     inv.correlation_id = correlation_id(event, cfg.correlation_id_path)
     rate = cfg.debug_sample_rate
     inv.debug = rate > 0 and random.random() < rate
