@@ -372,3 +372,31 @@ def test_unreachable_store_raises_store_error_and_does_not_run(lambda_env, monke
         handler({"id": 1}, LambdaContext())
     assert runs == []
     assert caught.value.store.split(":")[0] in ("redis", "dynamodb")
+
+
+def test_default_store_is_sqlite_with_one_warning_in_lambda(lambda_env, monkeypatch, tmp_path, caplog):
+    """With no store configured: a SQLite file in the temp dir, and in Lambda one warning that it
+    only dedupes within one execution environment."""
+    monkeypatch.delenv("LAMBDA_OBSERVE_IDEMPOTENCY_STORE")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from lambda_observe import testing
+    from lambda_observe.idempotency import SQLiteStore
+
+    testing.reset()
+    runs = []
+
+    @idempotent(key="id")
+    def handler(event, context):
+        runs.append(1)
+        return "once"
+
+    with caplog.at_level("WARNING", logger="lambda_observe"):
+        assert handler({"id": 1}, LambdaContext()) == handler({"id": 1}, LambdaContext()) == "once"
+    assert runs == [1]
+    assert isinstance(handler.idempotency.store, SQLiteStore)
+    assert handler.idempotency.store.path.startswith(str(tmp_path))
+    warnings = [r for r in caplog.records if "only dedupes within one execution environment" in r.getMessage()]
+    assert len(warnings) == 1
