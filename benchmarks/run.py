@@ -260,7 +260,8 @@ def render(data: dict[str, Any], command: str) -> str:
         "# Benchmark results",
         "",
         f"Command: `{command}`  ",
-        f"Date: {data['date']}  ",
+        f"Date: {data['date']}  " if not data.get("dates") else
+        "Dates: " + ", ".join(f"{k} {v}" for k, v in data["dates"].items()) + "  ",
         f"Machine: {data['machine']}  ",
         f"Versions: {data['versions']}",
         "",
@@ -403,6 +404,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.render_only:
         data = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+        data["command"] = data.get("command", "./dev bench").split("; then ")[0] + (
+            "; then ./dev bench --only warm --only logline" if "--only" in data.get("command", "") else "")
         data["profile"] = profile()
         (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
         (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, data.get("command", "./dev bench")))
@@ -429,16 +432,19 @@ def main() -> None:
     if args.only:
         previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())
         data = {**previous, **{k: v for k, v in data.items()}}
+    dates = data.setdefault("dates", {})
     for name, run in sections.items():
         if args.only and name not in args.only:
             continue
         print(name, file=sys.stderr)
         data[name] = run()
+        dates[name] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print("warm profile", file=sys.stderr)
     data["profile"] = profile()
     command = "./dev bench" + (" --quick" if args.quick else "")
     if args.only:
-        command = data.get("command", "./dev bench") + "; then " + command + "".join(f" --only {o}" for o in args.only)
+        first = data.get("command", "./dev bench").split("; then ")[0]
+        command = first + "; then " + command + "".join(f" --only {o}" for o in args.only)
     data["command"] = command
     (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, command))
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
