@@ -62,7 +62,6 @@ def lambda_environment(daemon: str) -> None:
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             "POWERTOOLS_SERVICE_NAME": "bench",
             "LAMBDA_OBSERVE_SERVICE": "bench",
-            "LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "0",
             "_X_AMZN_TRACE_ID": new_header(),
         }
     )

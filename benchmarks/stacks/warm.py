@@ -75,7 +75,8 @@ def raw_sdk():
 
 
 def floor():
-    """Hand-written: parse the header, build the same two documents, one datagram each, one JSON line."""
+    """Hand-written: parse the header, build the same two documents (with the same annotations and
+    response metadata), send one datagram each, and write one JSON line with the same keys."""
     import binascii
     import os
     import socket
@@ -87,6 +88,7 @@ def floor():
     header = b'{"format":"json","version":1}\n'
     out = sys.stdout
     dumps = json.dumps
+    cold = [True]
 
     def send(doc):
         sock.sendto(header + dumps(doc, separators=(",", ":")).encode(), address)
@@ -94,6 +96,7 @@ def floor():
     def handler(event, context):
         parts = dict(p.split("=", 1) for p in os.environ["_X_AMZN_TRACE_ID"].split(";"))
         root, parent = parts["Root"], parts["Parent"]
+        cold_start, cold[0] = cold[0], False
         top = {
             "id": binascii.b2a_hex(os.urandom(8)).decode(),
             "name": "## handler",
@@ -101,6 +104,7 @@ def floor():
             "trace_id": root,
             "parent_id": parent,
             "type": "subsegment",
+            "annotations": {"ColdStart": cold_start, "Service": "bench"},
         }
         sub = {
             "id": binascii.b2a_hex(os.urandom(8)).decode(),
@@ -113,20 +117,30 @@ def floor():
         result = work()
         sub["end_time"] = time.time()
         send(sub)
+        now = time.time()
         out.write(
             dumps(
                 {
-                    "timestamp": time.time(),
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
                     "level": "INFO",
                     "message": "handled",
+                    "logger": "bench",
+                    "location": "warm.handler:0",
+                    "service": "bench",
                     "function_request_id": context.aws_request_id,
+                    "function_name": context.function_name,
+                    "function_arn": context.invoked_function_arn,
+                    "function_memory_size": context.memory_limit_in_mb,
+                    "cold_start": cold_start,
                     "xray_trace_id": root,
+                    "correlation_id": event["requestContext"]["requestId"],
                     "n": result,
                 },
                 separators=(",", ":"),
             )
             + "\n"
         )
+        top["metadata"] = {"bench": {"handler response": result}}
         top["end_time"] = time.time()
         send(top)
         return result

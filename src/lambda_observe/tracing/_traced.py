@@ -25,7 +25,7 @@ INVOCATION_HOOKS: list[Hook] = []
 
 
 class _Options:
-    __slots__ = ("capture_error", "capture_response", "log_errors", "name", "service")
+    __slots__ = ("capture_error", "capture_response", "log_errors", "name", "response_key", "service")
 
     def __init__(
         self,
@@ -36,6 +36,7 @@ class _Options:
         log_errors: bool | None,
     ) -> None:
         self.name = f"## {name}"
+        self.response_key = f"{name} response"
         self.service = service
         self.capture_response = capture_response
         self.capture_error = capture_error
@@ -99,7 +100,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
     else:
         if span is not None and (cfg.capture_response if opts.capture_response is None else opts.capture_response):
             try:
-                backend.add_metadata(span, inv.service, f"{opts.name[3:]} response", result)
+                backend.add_metadata(span, inv.service, opts.response_key, result)
             except Exception as failure:
                 _warn.once("traced-response", "lambda_observe: could not store the response: %r", failure)
         return result
