@@ -29,8 +29,14 @@ def per_call(fn, number: int = 20000) -> float:
 
 
 def main() -> None:
-    sink = subprocess.Popen([sys.executable, "-m", "benchmarks.sink"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.sink"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         measure_parts(sink)
     finally:
@@ -78,10 +84,30 @@ def measure_parts(sink: subprocess.Popen[str]) -> None:
     def log_line() -> None:
         log.info("handled", extra={"n": 1})
 
-    def floor_line() -> None:
-        devnull.write(json.dumps({"timestamp": time.time(), "level": "INFO", "message": "handled",
-                                  "function_request_id": "r", "xray_trace_id": "1-x", "n": 1},
-                                 separators=(",", ":")) + "\n")
+    def floor_line() -> None:  # the same keys as lambda_observe's line, as the warm floor writes them
+        now = time.time()
+        devnull.write(
+            json.dumps(
+                {
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+                    "level": "INFO",
+                    "message": "handled",
+                    "logger": "bench",
+                    "location": "warm.handler:0",
+                    "service": "bench",
+                    "function_request_id": context.aws_request_id,
+                    "function_name": context.function_name,
+                    "function_arn": context.invoked_function_arn,
+                    "function_memory_size": context.memory_limit_in_mb,
+                    "cold_start": False,
+                    "xray_trace_id": "1-x",
+                    "correlation_id": "r-1",
+                    "n": 1,
+                },
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
 
     record = logging.LogRecord("profile", logging.INFO, __file__, 1, "handled", (), None)
 

@@ -190,8 +190,14 @@ def _version(dist: str) -> str:
 
 
 def profile() -> str:
-    proc = subprocess.run([PY, str(ROOT / "benchmarks" / "profile_warm.py")], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [PY, str(ROOT / "benchmarks" / "profile_warm.py")],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
     return proc.stdout
@@ -260,8 +266,9 @@ def render(data: dict[str, Any], command: str) -> str:
         "# Benchmark results",
         "",
         f"Command: `{command}`  ",
-        f"Date: {data['date']}  " if not data.get("dates") else
-        "Dates: " + ", ".join(f"{k} {v}" for k, v in data["dates"].items()) + "  ",
+        f"Date: {data['date']}  "
+        if not data.get("dates")
+        else "Dates: " + ", ".join(f"{k} {v}" for k, v in data["dates"].items()) + "  ",
         f"Machine: {data['machine']}  ",
         f"Versions: {data['versions']}",
         "",
@@ -324,7 +331,7 @@ def render(data: dict[str, Any], command: str) -> str:
         "| patching | median ms | min-max | added ms |",
         "|---|---|---|---|",
         f"| none | {_ms(base)} | {_ms(pa['no_patch']['min'])}-{_ms(pa['no_patch']['max'])} | 0.0 |",
-        f"| `patch(\"boto3\", \"requests\")` | {_ms(pa['patch_selective']['median'])} | "
+        f'| `patch("boto3", "requests")` | {_ms(pa["patch_selective"]["median"])} | '
         f"{_ms(pa['patch_selective']['min'])}-{_ms(pa['patch_selective']['max'])} | {_ms(sel)} |",
         f"| SDK `patch_all()` | {_ms(pa['patch_all_sdk']['median'])} | "
         f"{_ms(pa['patch_all_sdk']['min'])}-{_ms(pa['patch_all_sdk']['max'])} | {_ms(full)} |",
@@ -397,15 +404,23 @@ def render(data: dict[str, Any], command: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    parser.add_argument("--only", choices=["warm", "cold", "logline", "idempotency", "layer"], action="append",
-                        help="re-run only these comparisons, keeping the others from results.json")
-    parser.add_argument("--render-only", action="store_true",
-                        help="rewrite RESULTS.md from results.json (re-running only the warm profile)")
+    parser.add_argument(
+        "--only",
+        choices=["warm", "cold", "logline", "idempotency", "layer"],
+        action="append",
+        help="re-run only these comparisons, keeping the others from results.json",
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite RESULTS.md from results.json (re-running only the warm profile)",
+    )
     args = parser.parse_args()
     if args.render_only:
         data = json.loads((ROOT / "benchmarks" / "results.json").read_text())
         data["command"] = data.get("command", "./dev bench").split("; then ")[0] + (
-            "; then ./dev bench --only warm --only logline" if "--only" in data.get("command", "") else "")
+            "; then ./dev bench --only warm --only logline" if "--only" in data.get("command", "") else ""
+        )
         data["profile"] = profile()
         (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
         (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, data.get("command", "./dev bench")))
