@@ -85,6 +85,49 @@ def warm(rounds: int, invocations: int) -> dict[str, Any]:
     return result
 
 
+def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
+    """Instructions per warm invocation under callgrind: repeatable whatever the machine is doing.
+
+    Each stack runs ``small`` and ``large`` invocations; the difference divided by the extra
+    invocations is the per-invocation count, free of start-up and import costs. User-space work only:
+    the kernel's side of a datagram or a write is not counted.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {"error": "valgrind is not installed (apt-get install valgrind)"}
+    import re
+
+    out: dict[str, Any] = {}
+    for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+        counts = []
+        for n in (small, large):
+            proc = subprocess.run(
+                [
+                    valgrind,
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    PY,
+                    "-m",
+                    "benchmarks.stacks.count",
+                    stack,
+                    "127.0.0.1:9",
+                    str(n),
+                ],
+                cwd=ROOT,
+                env=ENV,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            match = re.search(r"Collected : (\d+)", proc.stderr)
+            if proc.returncode != 0 or match is None:
+                raise RuntimeError(f"callgrind {stack} {n}: {proc.stderr[-2000:]}")
+            counts.append(int(match.group(1)))
+        out[stack] = (counts[1] - counts[0]) / (large - small)
+        print(f"  instructions {stack}: {out[stack]:,.0f} per invocation", file=sys.stderr)
+    return out
+
+
 def logline(rounds: int, n: int) -> dict[str, Any]:
     stacks = ["lambda_observe", "lambda_observe_stdlib_json", "powertools", "python_json_logger"]
     samples: dict[str, list[float]] = {s: [] for s in stacks}
@@ -247,26 +290,34 @@ def _profile_value(profile: str, label: str) -> float:
     raise KeyError(label)
 
 
-def _gap_sentence(warm: dict[str, Any], profile: str) -> str:
-    """What the profile says about the distance to 1.5x the floor (computed, not asserted)."""
-    gap = warm["lambda_observe"]["overhead"] - 1.5 * warm["floor"]["overhead"]
-    if gap <= 0:
-        return "lambda_observe is within 1.5x the floor's overhead in this run."
-    line = _profile_value(profile, "one log line through")
-    fmt = _profile_value(profile, "of which: formatting")
-    floor_line = _profile_value(profile, "the floor's log line")
-    invocation = _profile_value(profile, "invocation begin/end")
-    stdlib = line - fmt
-    return (
-        f"The 1.5x-floor target is missed by {gap:.0f} µs per invocation in this run. Of a log line's {line:.1f} µs, "
-        f"{stdlib:.1f} µs are the standard `logging` machinery around our formatter (creating the `LogRecord`, "
-        f"finding the caller, the handler and its lock, the write), against {floor_line:.1f} µs for the floor's "
-        f"whole line: the floor skips `logging`, lambda_observe keeps it on purpose so that the users' existing "
-        f"`logging` calls come out as JSON. lambda_observe's own share is the rest: the invocation context "
-        f"({invocation:.1f} µs: parsing the header, building the context), the subsegments and the "
-        f"formatting. The parts measured in a loop do not add up to the benchmark's figure; the remainder "
-        f"(allocation, cache effects, the sink's wake-up) is not attributed here."
+def _gap_sentence(data: dict[str, Any]) -> str:
+    """What the measurements say about the 1.5x-floor target (computed from the data, not asserted)."""
+    warm, profile_text = data["warm"], data["profile"]
+    rr = warm.get("per_round_ratios", {}).get("lambda_observe", {}).get("vs_floor")
+    ratio = rr["median"] if rr else warm["lambda_observe"]["overhead"] / warm["floor"]["overhead"]
+    parts = [
+        f"Wall clock: lambda_observe's overhead is {ratio:.2f}x the floor's"
+        + (f" (per-round median; range {rr['min']:.2f}-{rr['max']:.2f})" if rr else "")
+        + (", within the 1.5x target." if ratio <= 1.5 else ", over the 1.5x target.")
+    ]
+    ins = data.get("instructions")
+    if ins and "error" not in ins:
+        bare = ins["bare"]
+        parts.append(
+            f"Instructions: {(ins['lambda_observe'] - bare) / (ins['floor'] - bare):.2f}x the floor's. The user-space "
+            "work does not explain the wall-clock excess; system calls, the sink's wake-ups, scheduling on this shared "
+            "machine and plain noise are candidates that these measurements do not separate."
+        )
+    line = _profile_value(profile_text, "one log line through")
+    fmt = _profile_value(profile_text, "of which: formatting")
+    floor_line = _profile_value(profile_text, "the floor's log line")
+    parts.append(
+        f"In the loop above, a log line costs {line:.1f} µs against the floor's {floor_line:.1f} µs "
+        "with the same keys; "
+        f"{line - fmt:.1f} µs of ours are the standard `logging` machinery around our formatter, which lambda_observe "
+        "keeps on purpose so that the users' existing `logging` calls come out as JSON."
     )
+    return " ".join(parts)
 
 
 def render(data: dict[str, Any], command: str) -> str:
@@ -327,6 +378,28 @@ def render(data: dict[str, Any], command: str) -> str:
             f"range {lo_r['vs_floor']['min']:.2f}-{lo_r['vs_floor']['max']:.2f}; "
             f"without orjson {los_r['vs_floor']['median']:.2f}x).",
         ]
+    ins = data.get("instructions")
+    if ins and "error" not in ins:
+        bare_i = ins["bare"]
+        over = {k: v - bare_i for k, v in ins.items()}
+        lines += [
+            "",
+            "### Instructions per invocation (callgrind)",
+            "",
+            "The same workload counted in instructions under valgrind's callgrind (`benchmarks/stacks/count.py`,",
+            "1,200 minus 200 invocations): repeatable whatever else the machine is doing, but user-space work only",
+            "(the kernel's side of each datagram and each write, and the daemon's wake-up, are not in it).",
+            "",
+            "| stack | instructions | over bare | / Powertools | / floor |",
+            "|---|---|---|---|---|",
+        ]
+        for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+            lines.append(
+                f"| {s} | {ins[s]:,.0f} | {over[s]:,.0f} | {over[s] / over['powertools']:.2f}x | "
+                f"{over[s] / over['floor']:.2f}x |"
+            )
+    elif ins:
+        lines += ["", f"Instruction counts were not taken: {ins['error']}."]
     lines += [
         "",
         f"Pooled medians: overhead {lo / pt:.2f}x Powertools' (without orjson "
@@ -420,7 +493,7 @@ def render(data: dict[str, Any], command: str) -> str:
             "",
             data["profile"].strip(),
             "",
-            _gap_sentence(w, data["profile"]),
+            _gap_sentence(data),
         ]
     sizes = data["layer"]
     lines += [
@@ -442,7 +515,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "cold", "logline", "idempotency", "layer"],
+        choices=["warm", "instructions", "cold", "logline", "idempotency", "layer"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -479,6 +552,7 @@ def main() -> None:
         "logline": lambda: logline(rounds, 5000),
         "idempotency": lambda: idempotency(max(rounds - 2, 2), 100),
         "layer": layer_sizes,
+        "instructions": instructions,
     }
     if args.only:
         previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())
