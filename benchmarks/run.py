@@ -527,9 +527,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.render_only:
         data = json.loads((ROOT / "benchmarks" / "results.json").read_text())
-        data["command"] = data.get("command", "./dev bench").split("; then ")[0] + (
-            "; then ./dev bench --only warm --only logline" if "--only" in data.get("command", "") else ""
-        )
         data["profile"] = profile()
         (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
         (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, data.get("command", "./dev bench")))
@@ -557,6 +554,8 @@ def main() -> None:
     if args.only:
         previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())
         data = {**previous, **{k: v for k, v in data.items()}}
+    else:
+        data["dates"] = {}
     dates = data.setdefault("dates", {})
     for name, run in sections.items():
         if args.only and name not in args.only:
