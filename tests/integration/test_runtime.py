@@ -176,7 +176,10 @@ def test_timeout_warning_before_the_kill(tmp_path, assert_valid):
     with RuntimeAPI() as api, collector() as segs:
         proc = start_runtime(tmp_path, api, segs.address, "app.handler", {"LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "400"})
         inv = api.invoke({"n": 1, "sleep": 5}, timeout_ms=1500)
-        time.sleep(1.6)  # Lambda kills the process at the deadline
+        handed_out = time.monotonic() + 30
+        while not inv.deadline_ms and time.monotonic() < handed_out:  # the runtime may still be starting
+            time.sleep(0.01)
+        time.sleep(max(inv.deadline_ms / 1000 - time.time(), 0) + 0.1)  # Lambda kills the process at the deadline
         proc.kill()
         out, err = proc.communicate(timeout=10)
         docs = segs.settle(quiet=0.1)
@@ -200,7 +203,7 @@ def test_invocations_in_time_never_warn(tmp_path):
         "app.handler",
         [{"n": 1, "sleep": 0.2}, {"n": 2}],
         {"LAMBDA_OBSERVE_TIMEOUT_WARNING_MS": "500"},
-        timeout_ms=1000,
+        timeout_ms=3000,
     )
     time.sleep(0)  # the process was killed after both; a late timer would have printed before that
     assert [i.response for i in invs] == [{"n": 1}, {"n": 2}], err

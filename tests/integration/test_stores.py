@@ -109,7 +109,8 @@ def test_killed_process_can_be_retried_after_its_window(store_target, tmp_path):
     """SIGKILL mid-handler: before the in-progress expiry a retry is refused; after it, it runs once."""
     url = store_url(*store_target)
     log = tmp_path / "ran.log"
-    victim = _spawn(url, log, ["order-7"], 30, 2.0, 1)
+    window = 5.0  # the victim's remaining time: its record's in-progress window
+    victim = _spawn(url, log, ["order-7"], 30, window, 1)
     assert victim.stdout is not None
     deadline = time.monotonic() + 60
     while "STARTED" not in (victim.stdout.readline() or ""):
@@ -118,18 +119,18 @@ def test_killed_process_can_be_retried_after_its_window(store_target, tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
 
-    early = _spawn(url, log, ["order-7"], 0, 2.0, 2)
+    early = _spawn(url, log, ["order-7"], 0, window, 2)
     out, err = early.communicate(timeout=60)
     assert early.returncode == 0, err
     assert '"in_progress"' in out
-    assert time.monotonic() - started < 2.0, "the early retry must land inside the window"
+    assert time.monotonic() - started < window, "the early retry must land inside the window"
 
-    time.sleep(max(0.0, 2.3 - (time.monotonic() - started)))
-    late = _spawn(url, log, ["order-7"], 0, 2.0, 3)
+    time.sleep(max(0.0, window + 0.3 - (time.monotonic() - started)))
+    late = _spawn(url, log, ["order-7"], 0, window, 3)
     out, err = late.communicate(timeout=60)
     assert late.returncode == 0, err
     assert '"result"' in out
-    again = _spawn(url, log, ["order-7"], 0, 2.0, 4)
+    again = _spawn(url, log, ["order-7"], 0, window, 4)
     out, _ = again.communicate(timeout=60)
     assert '"result"' in out
     assert Counter(json.loads(x)["ran"] for x in log.read_text().splitlines()) == Counter({"order-7": 2})
