@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import config
@@ -21,23 +20,51 @@ from ._trace_header import TraceHeader, parse
 __all__ = ["Invocation", "begin", "current", "end", "is_cold_start"]
 
 
-@dataclass(eq=False, slots=True)
 class Invocation:
     """What is known about the invocation being handled."""
 
-    request_id: str
-    function_name: str
-    function_arn: str
-    function_version: str
-    memory_mb: int | None
-    trace_header: str | None
-    trace: TraceHeader | None
-    cold_start: bool
-    deadline: float | None
-    service: str
-    correlation_id: str | None = None
-    debug: bool = False
-    keys: dict[str, Any] = field(default_factory=dict)
+    __slots__ = (
+        "cold_start",
+        "correlation_id",
+        "deadline",
+        "debug",
+        "function_arn",
+        "function_name",
+        "function_version",
+        "keys",
+        "memory_mb",
+        "request_id",
+        "service",
+        "trace",
+        "trace_header",
+    )
+
+    def __init__(
+        self,
+        request_id: str,
+        function_name: str,
+        function_arn: str,
+        function_version: str,
+        memory_mb: int | None,
+        trace_header: str | None,
+        trace: TraceHeader | None,
+        cold_start: bool,
+        deadline: float | None,
+        service: str,
+    ) -> None:
+        self.request_id = request_id
+        self.function_name = function_name
+        self.function_arn = function_arn
+        self.function_version = function_version
+        self.memory_mb = memory_mb
+        self.trace_header = trace_header
+        self.trace = trace
+        self.cold_start = cold_start
+        self.deadline = deadline
+        self.service = service
+        self.correlation_id: str | None = None
+        self.debug = False
+        self.keys: dict[str, Any] = {}
 
     def remaining_ms(self) -> float | None:
         """Milliseconds left before the deadline, or ``None`` when there is none."""

@@ -6,13 +6,7 @@ metadata). Idempotency results use a strict serializer instead: they must round-
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import datetime
-import decimal
-import enum
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +17,13 @@ _MAX_DEPTH = 32
 
 def default(obj: Any) -> Any:
     """A ``json.dumps`` ``default=`` hook for the types Lambda code meets."""
+    import base64  # only values JSON cannot hold get here: keep these imports off the cold start
+    import dataclasses
+    import datetime
+    import decimal
+    import enum
+    import uuid
+
     if isinstance(obj, decimal.Decimal):
         if obj.is_finite():
             return int(obj) if obj == obj.to_integral_value() else float(obj)

@@ -31,7 +31,7 @@ LAMBDA_OBSERVE_HANDLER                    (none)       the original handler, for
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Config", "get", "reset"]
 
@@ -60,9 +60,8 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name}={raw!r}: expected a number") from None
 
 
-@dataclass(frozen=True)
 class Config:
-    """A snapshot of the environment, taken once per process."""
+    """A snapshot of the environment, taken once per process (a plain class: no dataclasses import)."""
 
     tracing: bool
     service: str
@@ -83,6 +82,16 @@ class Config:
     handler: str | None
     in_lambda: bool
     provisioned: bool
+
+    def __init__(self, **values: Any) -> None:
+        missing = set(self.__annotations__) - set(values)
+        if missing:
+            raise TypeError(f"Config needs {sorted(missing)}")
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return "Config(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__annotations__) + ")"
 
     @classmethod
     def from_env(cls) -> Config:

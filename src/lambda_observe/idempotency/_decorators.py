@@ -60,8 +60,14 @@ def idempotent(
     """
 
     options: dict[str, Any] = dict(
-        key=key, validate=validate, store=store, expires_after=expires_after, in_progress_timeout=in_progress_timeout,
-        raise_on_missing_key=raise_on_missing_key, local_cache=local_cache, output_type=output_type,
+        key=key,
+        validate=validate,
+        store=store,
+        expires_after=expires_after,
+        in_progress_timeout=in_progress_timeout,
+        raise_on_missing_key=raise_on_missing_key,
+        local_cache=local_cache,
+        output_type=output_type,
     )
 
     def decorate(handler: F) -> F:
@@ -109,8 +115,14 @@ def idempotent_function(
     """
 
     options: dict[str, Any] = dict(
-        key=key, validate=validate, store=store, expires_after=expires_after, in_progress_timeout=in_progress_timeout,
-        raise_on_missing_key=raise_on_missing_key, local_cache=local_cache, output_type=output_type,
+        key=key,
+        validate=validate,
+        store=store,
+        expires_after=expires_after,
+        in_progress_timeout=in_progress_timeout,
+        raise_on_missing_key=raise_on_missing_key,
+        local_cache=local_cache,
+        output_type=output_type,
     )
 
     def decorate(func: F) -> F:

@@ -11,7 +11,6 @@ import socket
 from typing import Any
 
 from .. import _json, _warn
-from ._scrub import ignored, scrub
 
 __all__ = ["UDPEmitter", "parse_address"]
 
@@ -66,6 +65,8 @@ class UDPEmitter:
             return
         try:
             if external:
+                from ._scrub import ignored, scrub  # SDK-made documents only; urllib.parse stays off the cold path
+
                 scrub(doc)
                 if ignored(doc, self.ignore):
                     return

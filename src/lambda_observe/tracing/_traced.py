@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
@@ -115,6 +113,21 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
         _invocation.end(inv_token)
 
 
+def _is_coroutine_function(fn: Any) -> bool:
+    """inspect.iscoroutinefunction without importing inspect (and through it, much else)."""
+    target = getattr(fn, "__func__", fn)
+    while hasattr(target, "__wrapped__") and not hasattr(target, "__code__"):
+        target = target.__wrapped__
+    code = getattr(target, "__code__", None)
+    if code is not None and code.co_flags & 0x80:  # CO_COROUTINE
+        return True
+    if "inspect" in __import__("sys").modules:
+        import inspect
+
+        return inspect.iscoroutinefunction(fn)
+    return False
+
+
 @overload
 def traced(fn: Callable[P, Awaitable[R]], /) -> Callable[P, R]: ...
 @overload
@@ -161,9 +174,11 @@ def traced(
             from ..logs import setup_logging
 
             setup_logging(service=service)
-        if inspect.iscoroutinefunction(handler):
+        if _is_coroutine_function(handler):
 
             def run_async(event: Any, context: Any) -> Any:
+                import asyncio  # only async handlers pay for importing asyncio
+
                 return asyncio.run(handler(event, context))
 
             @functools.wraps(handler)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
-
-import wrapt
 
 from .. import _warn
 from . import _context, _state
@@ -234,6 +231,10 @@ async def _trace_async_generator(agen: Any, name: str) -> AsyncIterator[Any]:
 
 
 def _wrap(fn: F, name: str) -> F:
+    import inspect  # both only when @capture decorates something, not on the handler's path
+
+    import wrapt
+
     if inspect.isasyncgenfunction(fn):
 
         @wrapt.decorator
