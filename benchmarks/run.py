@@ -204,15 +204,68 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         stacks = ["lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"]
         new: dict[str, list[float]] = {s: [] for s in stacks}
         dup: dict[str, list[float]] = {s: [] for s in stacks}
+        trips: dict[str, dict[str, float]] = {}
         for _ in range(rounds):
             for stack in stacks:
                 out = worker(["benchmarks.stacks.idem", stack, endpoint, table, str(n)])
                 new[stack].append(out["new_us"])
                 dup[stack].append(out["duplicate_us"])
-        return {"new": {s: stats(v) for s, v in new.items()}, "duplicate": {s: stats(v) for s, v in dup.items()}}
+                trips[stack] = {"new": out["new_round_trips"], "duplicate": out["duplicate_round_trips"]}
+        return {
+            "new": {s: stats(v) for s, v in new.items()},
+            "duplicate": {s: stats(v) for s, v in dup.items()},
+            "round_trips": trips,
+            "instructions": idempotency_instructions(endpoint, table),
+        }
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def idempotency_instructions(endpoint: str, table: str, small: int = 20, large: int = 80) -> dict[str, Any]:
+    """Client-side instructions per idempotent call under callgrind (the server is another process)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {"error": "valgrind is not installed"}
+    import re
+
+    def count(stack: str, n: int, mode: str) -> int:
+        proc = subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                PY,
+                "-m",
+                "benchmarks.stacks.idem",
+                "--count",
+                stack,
+                endpoint,
+                table,
+                str(n),
+                mode,
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        match = re.search(r"Collected : (\d+)", proc.stderr)
+        if proc.returncode != 0 or match is None:
+            raise RuntimeError(f"callgrind idempotency {stack}: {proc.stderr[-2000:]}")
+        return int(match.group(1))
+
+    out: dict[str, Any] = {}
+    for stack in ("lambda_observe", "powertools"):
+        new_small, new_large, dup_large = (
+            count(stack, small, "new"),
+            count(stack, large, "new"),
+            count(stack, large, "dup"),
+        )
+        out[stack] = {"new": (new_large - new_small) / (large - small), "duplicate": (dup_large - new_large) / large}
+        print(f"  idempotency instructions {stack}: {out[stack]}", file=sys.stderr)
+    return out
 
 
 def layer_sizes() -> dict[str, Any]:
@@ -475,12 +528,35 @@ def render(data: dict[str, Any], command: str) -> str:
         "moto answers far slower than DynamoDB: the ratios reflect round trips and client work. A new key takes",
         "the same path with and without the cache, so the gap between those rows is the run-to-run noise.",
         "",
-        "| stack | new key µs | / Powertools | duplicate µs | / Powertools (no cache) |",
-        "|---|---|---|---|---|",
+        "| stack | new key µs | / Powertools | duplicate µs | / Powertools (no cache) | round trips new / duplicate |",
+        "|---|---|---|---|---|---|",
     ]
     for s in ("lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"):
         n, d = idem["new"][s]["median"], idem["duplicate"][s]["median"]
-        lines.append(f"| {s} | {_us(n)} | {n / ptn:.2f}x | {_us(d)} | {d / ptd:.3f}x |")
+        rt = idem.get("round_trips", {}).get(s)
+        trips = f"{rt['new']:.2f} / {rt['duplicate']:.2f}" if rt else "-"
+        lines.append(f"| {s} | {_us(n)} | {n / ptn:.2f}x | {_us(d)} | {d / ptd:.3f}x | {trips} |")
+    iins = idem.get("instructions")
+    if iins and "error" not in iins:
+        lo_i, pt_i = iins["lambda_observe"], iins["powertools"]
+        lines += [
+            "",
+            "Client-side instructions per call under callgrind (the moto server runs in another process, so only",
+            "the function's own process is counted: the library, botocore, the HTTP client; "
+            "`benchmarks/stacks/idem.py --count`):",
+            "",
+            "| stack | new key | / Powertools | duplicate | / Powertools |",
+            "|---|---|---|---|---|",
+            f"| lambda_observe | {lo_i['new']:,.0f} | {lo_i['new'] / pt_i['new']:.2f}x | {lo_i['duplicate']:,.0f} | "
+            f"{lo_i['duplicate'] / pt_i['duplicate']:.2f}x |",
+            f"| powertools | {pt_i['new']:,.0f} | 1.00x | {pt_i['duplicate']:,.0f} | 1.00x |",
+        ]
+    lines += [
+        "",
+        "Round trips are counted with botocore's `before-send` event: they do not depend on the machine. On the",
+        "DynamoDB service, where a round trip costs milliseconds and the client's own work microseconds, they",
+        "decide the per-call cost; moto's latency here varies by more than the difference between the stacks.",
+    ]
     if data.get("profile"):
         lines += [
             "",
@@ -547,7 +623,7 @@ def main() -> None:
         "warm": lambda: warm(rounds * 2, 1000),
         "cold": lambda: cold(rounds * 3),
         "logline": lambda: logline(rounds, 5000),
-        "idempotency": lambda: idempotency(max(rounds - 2, 2), 100),
+        "idempotency": lambda: idempotency(rounds, 100),
         "layer": layer_sizes,
         "instructions": instructions,
     }

@@ -135,12 +135,17 @@ def test_bad_arguments():
 
 def test_exec_wrapper_script_hands_the_handler_over(tmp_path):
     """/opt/lambda-observe-wrapper (AWS_LAMBDA_EXEC_WRAPPER) moves _HANDLER to LAMBDA_OBSERVE_HANDLER."""
-    from lambda_observe import _layer_files  # noqa: F401  (a data directory, importable as a namespace)
+    from lambda_observe import _layer_files
 
     script = Path(_layer_files.__path__[0]) / "lambda-observe-wrapper"
     code = "import os; print(os.environ['_HANDLER'], os.environ['LAMBDA_OBSERVE_HANDLER'])"
-    proc = subprocess.run(["bash", str(script), sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PATH": os.environ["PATH"], "_HANDLER": "pkg/app.handler"}, timeout=30)
+    proc = subprocess.run(
+        ["bash", str(script), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "_HANDLER": "pkg/app.handler"},
+        timeout=30,
+    )
     assert proc.stdout.split() == ["lambda_observe.wrapper.handler", "pkg/app.handler"]
 
 
@@ -154,9 +159,18 @@ def test_compile_only(tmp_path):
         zf.extractall(tmp_path / "opt")
     assert not [n for n in names if n.endswith(".py")]
     assert "python/lambda_observe/__init__.pyc" in names
-    proc = subprocess.run([sys.executable, "-I", "-S", "-c",
-                           f"import sys; sys.path[:0] = [{str(tmp_path / 'opt' / 'python')!r}]; "
-                           "import lambda_observe, lambda_observe.tracing; print(lambda_observe.__file__)"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path[:0] = [{str(tmp_path / 'opt' / 'python')!r}]; "
+            "import lambda_observe, lambda_observe.tracing; print(lambda_observe.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("__init__.pyc")
