@@ -85,6 +85,24 @@ def warm(rounds: int, invocations: int) -> dict[str, Any]:
     return result
 
 
+def callgrind(module_args: list[str]) -> int:
+    """Instructions executed by ``python -m MODULE ARGS`` under valgrind's callgrind."""
+    import re
+
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-m", *module_args],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or match is None:
+        raise RuntimeError(f"callgrind {module_args}: {proc.stderr[-2000:]}")
+    return int(match.group(1))
+
+
 def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
     """Instructions per warm invocation under callgrind: repeatable whatever the machine is doing.
 
@@ -92,37 +110,11 @@ def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
     invocations is the per-invocation count, free of start-up and import costs. User-space work only:
     the kernel's side of a datagram or a write is not counted.
     """
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
+    if shutil.which("valgrind") is None:
         return {"error": "valgrind is not installed (apt-get install valgrind)"}
-    import re
-
     out: dict[str, Any] = {}
     for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
-        counts = []
-        for n in (small, large):
-            proc = subprocess.run(
-                [
-                    valgrind,
-                    "--tool=callgrind",
-                    "--callgrind-out-file=/dev/null",
-                    PY,
-                    "-m",
-                    "benchmarks.stacks.count",
-                    stack,
-                    "127.0.0.1:9",
-                    str(n),
-                ],
-                cwd=ROOT,
-                env=ENV,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            match = re.search(r"Collected : (\d+)", proc.stderr)
-            if proc.returncode != 0 or match is None:
-                raise RuntimeError(f"callgrind {stack} {n}: {proc.stderr[-2000:]}")
-            counts.append(int(match.group(1)))
+        counts = [callgrind(["benchmarks.stacks.count", stack, "127.0.0.1:9", str(n)]) for n in (small, large)]
         out[stack] = (counts[1] - counts[0]) / (large - small)
         print(f"  instructions {stack}: {out[stack]:,.0f} per invocation", file=sys.stderr)
     return out
@@ -224,37 +216,11 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
 
 def idempotency_instructions(endpoint: str, table: str, small: int = 20, large: int = 80) -> dict[str, Any]:
     """Client-side instructions per idempotent call under callgrind (the server is another process)."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        return {"error": "valgrind is not installed"}
-    import re
+    if shutil.which("valgrind") is None:
+        return {"error": "valgrind is not installed (apt-get install valgrind)"}
 
     def count(stack: str, n: int, mode: str) -> int:
-        proc = subprocess.run(
-            [
-                valgrind,
-                "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
-                PY,
-                "-m",
-                "benchmarks.stacks.idem",
-                "--count",
-                stack,
-                endpoint,
-                table,
-                str(n),
-                mode,
-            ],
-            cwd=ROOT,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        match = re.search(r"Collected : (\d+)", proc.stderr)
-        if proc.returncode != 0 or match is None:
-            raise RuntimeError(f"callgrind idempotency {stack}: {proc.stderr[-2000:]}")
-        return int(match.group(1))
+        return callgrind(["benchmarks.stacks.idem", "--count", stack, endpoint, table, str(n), mode])
 
     out: dict[str, Any] = {}
     for stack in ("lambda_observe", "powertools"):
