@@ -8,20 +8,18 @@ datagram part sends to a sink process, as in the warm benchmark.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import statistics
 import subprocess
 import sys
-import time
 import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stacks.common import Context, lambda_environment, new_header  # noqa: E402
+from benchmarks.stacks.common import Context, floor_line, lambda_environment, new_header  # noqa: E402
 
 
 def per_call(fn, number: int = 20000) -> float:
@@ -84,30 +82,8 @@ def measure_parts(sink: subprocess.Popen[str]) -> None:
     def log_line() -> None:
         log.info("handled", extra={"n": 1})
 
-    def floor_line() -> None:  # the same keys as lambda_observe's line, as the warm floor writes them
-        now = time.time()
-        devnull.write(
-            json.dumps(
-                {
-                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
-                    "level": "INFO",
-                    "message": "handled",
-                    "logger": "bench",
-                    "location": "warm.handler:0",
-                    "service": "bench",
-                    "function_request_id": context.aws_request_id,
-                    "function_name": context.function_name,
-                    "function_arn": context.invoked_function_arn,
-                    "function_memory_size": context.memory_limit_in_mb,
-                    "cold_start": False,
-                    "xray_trace_id": "1-x",
-                    "correlation_id": "r-1",
-                    "n": 1,
-                },
-                separators=(",", ":"),
-            )
-            + "\n"
-        )
+    def floor_log_line() -> None:  # the same keys as lambda_observe's line, as the warm floor writes them
+        devnull.write(floor_line(context, "1-x", "r-1", False, 1))
 
     record = logging.LogRecord("profile", logging.INFO, __file__, 1, "handled", (), None)
 
@@ -127,7 +103,7 @@ def measure_parts(sink: subprocess.Popen[str]) -> None:
         "one log line through stdlib logging + our formatter": per_call(log_line),
         "  of which: creating the LogRecord (stdlib)": per_call(stdlib_record_only),
         "  of which: formatting (our formatter, orjson)": per_call(format_only),
-        "the floor's log line (json.dumps + write)": per_call(floor_line),
+        "the floor's log line (json.dumps + write)": per_call(floor_log_line),
     }
     _invocation.end(token)
     sys.stdout = real_stdout

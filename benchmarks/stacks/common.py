@@ -71,6 +71,35 @@ def new_header() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
 
 
+def floor_line(context: Any, trace_id: str, correlation_id: str, cold_start: bool, n: int) -> str:
+    """The hand-written floor's log line: the same keys lambda_observe writes, with json.dumps."""
+    import json
+
+    now = time.time()
+    return (
+        json.dumps(
+            {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+                "level": "INFO",
+                "message": "handled",
+                "logger": "bench",
+                "location": "warm.handler:0",
+                "service": "bench",
+                "function_request_id": context.aws_request_id,
+                "function_name": context.function_name,
+                "function_arn": context.invoked_function_arn,
+                "function_memory_size": context.memory_limit_in_mb,
+                "cold_start": cold_start,
+                "xray_trace_id": trace_id,
+                "correlation_id": correlation_id,
+                "n": n,
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
+
+
 def work() -> int:
     return sum(range(50))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from benchmarks.stacks.common import lambda_environment, measure, work
+from benchmarks.stacks.common import floor_line, lambda_environment, measure, work
 
 
 def bare():
@@ -117,29 +117,7 @@ def floor():
         result = work()
         sub["end_time"] = time.time()
         send(sub)
-        now = time.time()
-        out.write(
-            dumps(
-                {
-                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
-                    "level": "INFO",
-                    "message": "handled",
-                    "logger": "bench",
-                    "location": "warm.handler:0",
-                    "service": "bench",
-                    "function_request_id": context.aws_request_id,
-                    "function_name": context.function_name,
-                    "function_arn": context.invoked_function_arn,
-                    "function_memory_size": context.memory_limit_in_mb,
-                    "cold_start": cold_start,
-                    "xray_trace_id": root,
-                    "correlation_id": event["requestContext"]["requestId"],
-                    "n": result,
-                },
-                separators=(",", ":"),
-            )
-            + "\n"
-        )
+        out.write(floor_line(context, root, event["requestContext"]["requestId"], cold_start, result))
         top["metadata"] = {"bench": {"handler response": result}}
         top["end_time"] = time.time()
         send(top)

@@ -24,7 +24,6 @@ __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
 _ARMED: list[tuple[Invocation, Any]] = []
-_PREVIOUS: list[Any] = []
 
 
 def _fire() -> None:

@@ -14,6 +14,19 @@ from ._core import Idempotency
 __all__ = ["idempotent", "idempotent_function"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: The keyword options both decorators pass to :class:`Idempotency` unchanged.
+_OPTIONS = frozenset(
+    {
+        "key",
+        "validate",
+        "store",
+        "expires_after",
+        "in_progress_timeout",
+        "raise_on_missing_key",
+        "local_cache",
+        "output_type",
+    }
+)
 
 
 def _identity(fn: Callable[..., Any]) -> str:
@@ -59,16 +72,7 @@ def idempotent(
     process. ``output_type``: rebuild stored results as this dataclass or pydantic model.
     """
 
-    options: dict[str, Any] = dict(
-        key=key,
-        validate=validate,
-        store=store,
-        expires_after=expires_after,
-        in_progress_timeout=in_progress_timeout,
-        raise_on_missing_key=raise_on_missing_key,
-        local_cache=local_cache,
-        output_type=output_type,
-    )
+    options = {name: value for name, value in locals().items() if name in _OPTIONS}
 
     def decorate(handler: F) -> F:
         state = Idempotency(_identity(handler), **options)
@@ -114,16 +118,7 @@ def idempotent_function(
     functions; the other options are those of :func:`idempotent`.
     """
 
-    options: dict[str, Any] = dict(
-        key=key,
-        validate=validate,
-        store=store,
-        expires_after=expires_after,
-        in_progress_timeout=in_progress_timeout,
-        raise_on_missing_key=raise_on_missing_key,
-        local_cache=local_cache,
-        output_type=output_type,
-    )
+    options = {name: value for name, value in locals().items() if name in _OPTIONS}
 
     def decorate(func: F) -> F:
         signature = inspect.signature(func)
