@@ -61,28 +61,68 @@ class Sink:
 def warm(rounds: int, invocations: int) -> dict[str, Any]:
     stacks = ["bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"]
     samples: dict[str, list[float]] = {s: [] for s in stacks}
+    cpu: dict[str, list[float]] = {s: [] for s in stacks}
     per_round: list[dict[str, float]] = []
+    per_round_cpu: list[dict[str, float]] = []
     with Sink() as sink:
         for r in range(rounds):
-            this_round = {}
+            this_round, this_round_cpu = {}, {}
             for stack in stacks:
                 out = worker(["benchmarks.stacks.warm", stack, sink.address, str(invocations), "3"])
                 samples[stack] += out["batches_us"]
+                cpu[stack] += out["cpu_batches_us"]
                 this_round[stack] = statistics.median(out["batches_us"])
+                this_round_cpu[stack] = statistics.median(out["cpu_batches_us"])
             per_round.append(this_round)
+            per_round_cpu.append(this_round_cpu)
             print(f"  warm round {r + 1}/{rounds}", file=sys.stderr)
     result: dict[str, Any] = {s: stats(v) for s, v in samples.items()}
     bare = result["bare"]["median"]
     for s in stacks:
         result[s]["overhead"] = result[s]["median"] - bare
     # Ratios within each round (its stacks ran back to back), then their median and spread.
+    result["per_round_ratios"] = _round_ratios(per_round, stacks)
+    result["cpu"] = {s: stats(v) for s, v in cpu.items()}
+    result["cpu_per_round_ratios"] = _round_ratios(per_round_cpu, stacks)
+    return result
+
+
+def _round_ratios(per_round: list[dict[str, float]], stacks: list[str]) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
     for s in stacks:
         vs_pt = [(x[s] - x["bare"]) / (x["powertools"] - x["bare"]) for x in per_round]
         vs_floor = [(x[s] - x["bare"]) / (x["floor"] - x["bare"]) for x in per_round]
         ratios[s] = {"vs_powertools": stats(vs_pt), "vs_floor": stats(vs_floor)}
-    result["per_round_ratios"] = ratios
-    return result
+    return ratios
+
+
+def syscalls(small: int = 200, large: int = 1200) -> dict[str, Any]:
+    """System calls per warm invocation, by name, counted with ``strace -c``: exact counts, whatever the
+    machine is doing. Same method as :func:`instructions`: the difference between two run lengths."""
+    import re
+
+    if shutil.which("strace") is None:
+        return {"error": "strace is not installed (apt-get install strace)"}
+    out: dict[str, Any] = {}
+    with Sink() as sink, tempfile.TemporaryDirectory() as tmp:
+        for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+            counts: list[dict[str, int]] = []
+            for n in (small, large):
+                report = Path(tmp) / f"{stack}-{n}"
+                proc = subprocess.run(
+                    ["strace", "-f", "-c", "-o", str(report), PY, "-m", "benchmarks.stacks.warm", stack, sink.address,
+                     str(n), "1"],
+                    cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                )  # fmt: skip
+                if proc.returncode != 0:
+                    raise RuntimeError(f"strace {stack}: {proc.stderr[-2000:]}")
+                rows = re.findall(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", report.read_text(), re.M)
+                counts.append({name: int(calls) for calls, name in rows if name != "total"})
+            # the timed loop runs measure()'s 200 warm-up invocations plus n: the difference is (large - small)
+            per = {k: (counts[1].get(k, 0) - counts[0].get(k, 0)) / (large - small) for k in counts[1]}
+            out[stack] = {k: round(v, 2) for k, v in sorted(per.items()) if round(v, 2) > 0}
+            print(f"  syscalls {stack}: {out[stack]}", file=sys.stderr)
+    return out
 
 
 def callgrind(module_args: list[str]) -> int:
@@ -186,32 +226,46 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         ENV.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
-        table = f"idem-{uuid.uuid4().hex[:6]}"
-        client.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
         stacks = ["lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"]
+        # One table per stack: every stack's table holds as many items as the others' at the same round.
+        tables = {s: _table(client) for s in stacks}
         new: dict[str, list[float]] = {s: [] for s in stacks}
         dup: dict[str, list[float]] = {s: [] for s in stacks}
         trips: dict[str, dict[str, float]] = {}
-        for _ in range(rounds):
-            for stack in stacks:
-                out = worker(["benchmarks.stacks.idem", stack, endpoint, table, str(n)])
+        per_round: list[dict[str, float]] = []
+        for r in range(rounds):
+            this_round = {}
+            for stack in stacks if r % 2 == 0 else stacks[::-1]:  # alternate the order: drift hits both alike
+                out = worker(["benchmarks.stacks.idem", stack, endpoint, tables[stack], str(n)])
                 new[stack].append(out["new_us"])
                 dup[stack].append(out["duplicate_us"])
+                this_round[stack] = out["new_us"]
                 trips[stack] = {"new": out["new_round_trips"], "duplicate": out["duplicate_round_trips"]}
+            per_round.append(this_round)
         return {
             "new": {s: stats(v) for s, v in new.items()},
             "duplicate": {s: stats(v) for s, v in dup.items()},
+            "new_per_round": {
+                s: stats([x[s] / x[s.replace("lambda_observe", "powertools")] for x in per_round])
+                for s in ("lambda_observe", "lambda_observe:cache")
+            },
             "round_trips": trips,
-            "instructions": idempotency_instructions(endpoint, table),
+            "instructions": idempotency_instructions(endpoint, _table(client)),
         }
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _table(client: Any) -> str:
+    table = f"idem-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return table
 
 
 def idempotency_instructions(endpoint: str, table: str, small: int = 20, large: int = 80) -> dict[str, Any]:
@@ -301,6 +355,10 @@ def _us(v: float) -> str:
     return f"{v:.1f}"
 
 
+def _ratio(r: dict[str, float]) -> str:
+    return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
+
+
 def _profile_value(profile: str, label: str) -> float:
     for row in profile.splitlines():
         cells = [c.strip() for c in row.strip().strip("|").split("|")]
@@ -319,13 +377,23 @@ def _gap_sentence(data: dict[str, Any]) -> str:
         + (f" (per-round median; range {rr['min']:.2f}-{rr['max']:.2f})" if rr else "")
         + (", within the 1.5x target." if ratio <= 1.5 else ", over the 1.5x target.")
     ]
+    cr = warm.get("cpu_per_round_ratios", {}).get("lambda_observe", {}).get("vs_floor")
+    if cr:
+        parts.append(
+            f"CPU time, kernel included: {cr['median']:.2f}x the floor's (per-round median; range "
+            f"{cr['min']:.2f}-{cr['max']:.2f})."
+        )
     ins = data.get("instructions")
     if ins and "error" not in ins:
         bare = ins["bare"]
+        parts.append(f"Instructions: {(ins['lambda_observe'] - bare) / (ins['floor'] - bare):.2f}x the floor's.")
+    sc = data.get("syscalls")
+    if sc and "error" not in sc:
+        n = {k: sum(sc[k].values()) - sum(sc["bare"].values()) for k in ("floor", "lambda_observe")}
         parts.append(
-            f"Instructions: {(ins['lambda_observe'] - bare) / (ins['floor'] - bare):.2f}x the floor's. The user-space "
-            "work does not explain the wall-clock excess; system calls, the sink's wake-ups, scheduling on this shared "
-            "machine and plain noise are candidates that these measurements do not separate."
+            f"System calls: {n['lambda_observe']:g} per invocation against the floor's {n['floor']:g} "
+            "(one datagram instead of two; the timeout alarm's two `setitimer` calls; the `getpid` that every "
+            "stdlib `LogRecord` makes)."
         )
     line = _profile_value(profile_text, "one log line through")
     fmt = _profile_value(profile_text, "of which: formatting")
@@ -384,10 +452,7 @@ def render(data: dict[str, Any], command: str) -> str:
         ]
         for s in ("lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
             a, b = rr[s]["vs_powertools"], rr[s]["vs_floor"]
-            lines.append(
-                f"| {s} | {a['median']:.2f}x ({a['min']:.2f}-{a['max']:.2f}) | "
-                f"{b['median']:.2f}x ({b['min']:.2f}-{b['max']:.2f}) |"
-            )
+            lines.append(f"| {s} | {_ratio(a)} | {_ratio(b)} |")
         lo_r, los_r = rr["lambda_observe"], rr["lambda_observe_stdlib_json"]
         lines += [
             "",
@@ -397,6 +462,24 @@ def render(data: dict[str, Any], command: str) -> str:
             f"range {lo_r['vs_floor']['min']:.2f}-{lo_r['vs_floor']['max']:.2f}; "
             f"without orjson {los_r['vs_floor']['median']:.2f}x).",
         ]
+    if "cpu_per_round_ratios" in w:
+        c, cr = w["cpu"], w["cpu_per_round_ratios"]
+        lines += [
+            "",
+            "### CPU time per invocation (user + kernel)",
+            "",
+            "The same batches, timed by the process's own CPU clock (`CLOCK_PROCESS_CPUTIME_ID`) around each batch:",
+            "the kernel's side of each datagram and each write is in it; time spent off the CPU (preempted by a",
+            "neighbour, waiting) is not. Microseconds per invocation; ratios per round as above.",
+            "",
+            "| stack | median µs | min-max | overhead / Powertools, per round | overhead / floor, per round |",
+            "|---|---|---|---|---|",
+        ]
+        for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+            a, b = cr[s]["vs_powertools"], cr[s]["vs_floor"]
+            lines.append(
+                f"| {s} | {_us(c[s]['median'])} | {_us(c[s]['min'])}-{_us(c[s]['max'])} | {_ratio(a)} | {_ratio(b)} |"
+            )
     ins = data.get("instructions")
     if ins and "error" not in ins:
         bare_i = ins["bare"]
@@ -419,6 +502,25 @@ def render(data: dict[str, Any], command: str) -> str:
             )
     elif ins:
         lines += ["", f"Instruction counts were not taken: {ins['error']}."]
+    sc = data.get("syscalls")
+    if sc and "error" not in sc:
+        lines += [
+            "",
+            "### System calls per invocation (strace)",
+            "",
+            "Counted with `strace -f -c` (1,200 minus 200 invocations; exact, whatever the machine is doing), less",
+            "the bare stack's (the harness's own `getrandom` for fresh request ids and trace headers).",
+            "",
+            "| stack | system calls over bare | which |",
+            "|---|---|---|",
+        ]
+        for s in ("floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+            over_bare = {k: v - sc["bare"].get(k, 0) for k, v in sc[s].items()}
+            over_bare = {k: v for k, v in over_bare.items() if v >= 0.05}
+            which = ", ".join(f"{k} {v:g}" for k, v in sorted(over_bare.items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {s} | {sum(over_bare.values()):g} | {which} |")
+    elif sc:
+        lines += ["", f"System calls were not counted: {sc['error']}."]
     lines += [
         "",
         f"Pooled medians: overhead {lo / pt:.2f}x Powertools' (without orjson "
@@ -491,8 +593,9 @@ def render(data: dict[str, Any], command: str) -> str:
         "## 4. Idempotency per call (DynamoDB on moto's server, in its own process)",
         "",
         "Microseconds per call of an idempotent function; `:cache` = in-process cache of completed records.",
-        "moto answers far slower than DynamoDB: the ratios reflect round trips and client work. A new key takes",
-        "the same path with and without the cache, so the gap between those rows is the run-to-run noise.",
+        "moto answers far slower than DynamoDB, and its server closes the connection after every response, so",
+        "each round trip also opens a TCP connection (for both stacks alike). A new key takes the same path with",
+        "and without the cache, so the gap between those rows is the run-to-run noise.",
         "",
         "| stack | new key µs | / Powertools | duplicate µs | / Powertools (no cache) | round trips new / duplicate |",
         "|---|---|---|---|---|---|",
@@ -502,6 +605,14 @@ def render(data: dict[str, Any], command: str) -> str:
         rt = idem.get("round_trips", {}).get(s)
         trips = f"{rt['new']:.2f} / {rt['duplicate']:.2f}" if rt else "-"
         lines.append(f"| {s} | {_us(n)} | {n / ptn:.2f}x | {_us(d)} | {d / ptd:.3f}x | {trips} |")
+    if "new_per_round" in idem:
+        a, b = idem["new_per_round"]["lambda_observe"], idem["new_per_round"]["lambda_observe:cache"]
+        lines += [
+            "",
+            "New key, lambda_observe / Powertools within each round (the two ran back to back, the order",
+            f"alternating from round to round, each stack on its own table): **{_ratio(a)}** without the cache, "
+            f"{_ratio(b)} with it.",
+        ]
     iins = idem.get("instructions")
     if iins and "error" not in iins:
         lo_i, pt_i = iins["lambda_observe"], iins["powertools"]
@@ -557,7 +668,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "cold", "logline", "idempotency", "layer"],
+        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -586,12 +697,13 @@ def main() -> None:
         f"orjson {_version('orjson')}",
     }
     sections = {
-        "warm": lambda: warm(rounds * 2, 1000),
+        "warm": lambda: warm(rounds * 3, 1000),
         "cold": lambda: cold(rounds * 3),
         "logline": lambda: logline(rounds, 5000),
-        "idempotency": lambda: idempotency(rounds, 100),
+        "idempotency": lambda: idempotency(rounds * 2, 100),
         "layer": layer_sizes,
         "instructions": instructions,
+        "syscalls": syscalls,
     }
     if args.only:
         previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())

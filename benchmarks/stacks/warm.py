@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from benchmarks.stacks.common import floor_line, lambda_environment, measure, work
+from benchmarks.stacks.common import CPU_US, floor_line, lambda_environment, measure, work
 
 
 def bare():
@@ -147,7 +147,7 @@ def main() -> None:
     lambda_environment(daemon)
     handler = STACKS[stack]()
     results = measure(handler, invocations, batches)
-    sys.stderr.write(json.dumps({"stack": stack, "batches_us": results}) + "\n")
+    sys.stderr.write(json.dumps({"stack": stack, "batches_us": results, "cpu_batches_us": CPU_US}) + "\n")
 
 
 if __name__ == "__main__":
