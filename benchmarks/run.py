@@ -127,20 +127,28 @@ def syscalls(small: int = 200, large: int = 1200) -> dict[str, Any]:
 
 def callgrind(module_args: list[str]) -> int:
     """Instructions executed by ``python -m MODULE ARGS`` under valgrind's callgrind."""
+    return callgrind_events(module_args)["Ir"]
+
+
+def callgrind_events(module_args: list[str], simulate: bool = False) -> dict[str, int]:
+    """callgrind's event totals for ``python -m MODULE ARGS``: ``Ir`` (instructions), and with ``simulate``
+    its cache and branch-predictor model's counts too (``D1mr``, ``Bcm``, ...)."""
     import re
 
+    sim = ["--cache-sim=yes", "--branch-sim=yes"] if simulate else []
     proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-m", *module_args],
+        ["valgrind", "--tool=callgrind", *sim, "--callgrind-out-file=/dev/null", PY, "-m", *module_args],
         cwd=ROOT,
         env=ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    match = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or match is None:
+    names = re.search(r"Events\s*:\s*(.+)", proc.stderr)
+    values = re.search(r"Collected\s*:\s*(.+)", proc.stderr)
+    if proc.returncode != 0 or names is None or values is None:
         raise RuntimeError(f"callgrind {module_args}: {proc.stderr[-2000:]}")
-    return int(match.group(1))
+    return dict(zip(names.group(1).split(), map(int, values.group(1).split()), strict=True))
 
 
 def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
@@ -148,16 +156,39 @@ def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
 
     Each stack runs ``small`` and ``large`` invocations; the difference divided by the extra
     invocations is the per-invocation count, free of start-up and import costs. User-space work only:
-    the kernel's side of a datagram or a write is not counted.
+    the kernel's side of a datagram or a write is not counted. The same runs feed callgrind's cache and
+    branch-predictor simulation: a model, not the machine, but a repeatable one.
     """
     if shutil.which("valgrind") is None:
         return {"error": "valgrind is not installed (apt-get install valgrind)"}
     out: dict[str, Any] = {}
+    model: dict[str, dict[str, float]] = {}
     for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
-        counts = [callgrind(["benchmarks.stacks.count", stack, "127.0.0.1:9", str(n)]) for n in (small, large)]
-        out[stack] = (counts[1] - counts[0]) / (large - small)
-        print(f"  instructions {stack}: {out[stack]:,.0f} per invocation", file=sys.stderr)
+        runs = [
+            callgrind_events(["benchmarks.stacks.count", stack, "127.0.0.1:9", str(n)], True) for n in (small, large)
+        ]
+        per = {k: (runs[1][k] - runs[0][k]) / (large - small) for k in runs[1]}
+        out[stack] = per["Ir"]
+        model[stack] = _simulated(per)
+        print(f"  instructions {stack}: {out[stack]:,.0f} per invocation; model {model[stack]}", file=sys.stderr)
+    out["model"] = model
     return out
+
+
+def _simulated(per: dict[str, float]) -> dict[str, float]:
+    """Cache misses, branch mispredictions and an estimated cycle count from callgrind's simulation.
+
+    Estimated cycles: L1 hits + 5 x last-level hits + 35 x memory accesses, the weighting Itamar
+    Turner-Trauring proposed for consistent benchmarking in CI (pythonspeed.com); mispredictions apart."""
+    accesses = per["Ir"] + per["Dr"] + per["Dw"]
+    l1 = per["I1mr"] + per["D1mr"] + per["D1mw"]
+    ll = per["ILmr"] + per["DLmr"] + per["DLmw"]
+    return {
+        "l1_misses": l1,
+        "ll_misses": ll,
+        "mispredicts": per["Bcm"] + per["Bim"],
+        "cycles": (accesses - l1) + 5 * (l1 - ll) + 35 * ll,
+    }
 
 
 def logline(rounds: int, n: int) -> dict[str, Any]:
@@ -355,6 +386,29 @@ def _us(v: float) -> str:
     return f"{v:.1f}"
 
 
+def _history_entry(warm: dict[str, Any], date: str) -> dict[str, Any]:
+    """One warm run's headline figures, kept across runs: the spread between runs is part of the result."""
+    rr, cr = warm["per_round_ratios"]["lambda_observe"], warm["cpu_per_round_ratios"]["lambda_observe"]
+    return {
+        "date": date,
+        "commit": _commit(),
+        "vs_floor": rr["vs_floor"]["median"],
+        "vs_powertools": rr["vs_powertools"]["median"],
+        "cpu_vs_floor": cr["vs_floor"]["median"],
+        "floor_us": warm["floor"]["median"],
+    }
+
+
+def _commit() -> str:
+    """The commit the library ran at, marked when src/ had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" + uncommitted src/" if dirty.stdout.strip() else "") or "unknown"
+
+
 def _ratio(r: dict[str, float]) -> str:
     return f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})"
 
@@ -387,6 +441,23 @@ def _gap_sentence(data: dict[str, Any]) -> str:
     if ins and "error" not in ins:
         bare = ins["bare"]
         parts.append(f"Instructions: {(ins['lambda_observe'] - bare) / (ins['floor'] - bare):.2f}x the floor's.")
+        if "model" in ins:
+            m = ins["model"]
+
+            def over(stack: str, event: str) -> float:
+                return float(m[stack][event] - m["bare"][event])
+
+            parts.append(
+                f"In callgrind's cache and branch model: {over('lambda_observe', 'l1_misses'):,.0f} L1 misses "
+                f"against the floor's {over('floor', 'l1_misses'):,.0f} "
+                f"({over('lambda_observe', 'l1_misses') / over('floor', 'l1_misses'):.2f}x), "
+                f"{over('lambda_observe', 'mispredicts'):,.0f} branch mispredictions against "
+                f"{over('floor', 'mispredicts'):,.0f} "
+                f"({over('lambda_observe', 'mispredicts') / over('floor', 'mispredicts'):.2f}x), estimated cycles "
+                f"{over('lambda_observe', 'cycles') / over('floor', 'cycles'):.2f}x: the same work spread over more "
+                "Python functions in more modules than one hand-written function costs more than its instruction "
+                "count says, which is where the wall clock's excess over the instruction ratio can come from."
+            )
     sc = data.get("syscalls")
     if sc and "error" not in sc:
         n = {k: sum(sc[k].values()) - sum(sc["bare"].values()) for k in ("floor", "lambda_observe")}
@@ -481,10 +552,26 @@ def render(data: dict[str, Any], command: str) -> str:
             lines.append(
                 f"| {s} | {_us(c[s]['median'])} | {_us(c[s]['min'])}-{_us(c[s]['max'])} | {_ratio(a)} | {_ratio(b)} |"
             )
+    history = data.get("history", [])
+    if len(history) > 1:
+        lines += [
+            "",
+            "Every warm run recorded so far, with the commit it ran at (`history` in results.json; each warm run",
+            "adds one), so that the spread between runs on this shared machine is visible next to this run's:",
+            "",
+            "| run | commit | floor median µs | overhead / floor, wall | / floor, CPU | / Powertools, wall |",
+            "|---|---|---|---|---|---|",
+        ]
+        for h in history:
+            cpu = "-" if h.get("cpu_vs_floor") is None else f"{h['cpu_vs_floor']:.2f}x"
+            lines.append(
+                f"| {h['date']} | {h.get('commit', '-')} | {_us(h['floor_us'])} | {h['vs_floor']:.2f}x | {cpu} | "
+                f"{h['vs_powertools']:.2f}x |"
+            )
     ins = data.get("instructions")
     if ins and "error" not in ins:
         bare_i = ins["bare"]
-        over = {k: v - bare_i for k, v in ins.items()}
+        over = {k: v - bare_i for k, v in ins.items() if k != "model"}
         lines += [
             "",
             "### Instructions per invocation (callgrind)",
@@ -501,6 +588,25 @@ def render(data: dict[str, Any], command: str) -> str:
                 f"| {s} | {ins[s]:,.0f} | {over[s]:,.0f} | {over[s] / over['powertools']:.2f}x | "
                 f"{over[s] / over['floor']:.2f}x |"
             )
+        if "model" in ins:
+            m = ins["model"]
+            d = {k: {e: v - m["bare"][e] for e, v in m[k].items()} for k in m}
+            lines += [
+                "",
+                "The same runs through callgrind's cache and branch-predictor simulation (a model of a generic",
+                "x86 core, not this VM's, but repeatable), per invocation over bare. Estimated cycles weigh an L1",
+                "hit 1, a last-level hit 5 and a memory access 35 (Itamar Turner-Trauring's weighting for benchmarks",
+                "in CI, pythonspeed.com); branch mispredictions are not in that estimate.",
+                "",
+                "| stack | L1 misses | last-level misses | branch mispredictions | estimated cycles | cycles / floor |",
+                "|---|---|---|---|---|---|",
+            ]
+            for s in ("floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+                v = d[s]
+                lines.append(
+                    f"| {s} | {round(v['l1_misses']):,} | {round(v['ll_misses']):,} | {round(v['mispredicts']):,} | "
+                    f"{v['cycles']:,.0f} | {v['cycles'] / d['floor']['cycles']:.2f}x |"
+                )
     elif ins:
         lines += ["", f"Instruction counts were not taken: {ins['error']}."]
     sc = data.get("syscalls")
@@ -706,11 +812,13 @@ def main() -> None:
         "instructions": instructions,
         "syscalls": syscalls,
     }
+    results_file = ROOT / "benchmarks" / "results.json"
+    previous = json.loads(results_file.read_text()) if results_file.exists() else {}
     if args.only:
-        previous = json.loads((ROOT / "benchmarks" / "results.json").read_text())
         data = {**previous, **{k: v for k, v in data.items()}}
     else:
         data["dates"] = {}
+        data["history"] = previous.get("history", [])
     dates = data.setdefault("dates", {})
     for name, run in sections.items():
         if args.only and name not in args.only:
@@ -718,6 +826,8 @@ def main() -> None:
         print(name, file=sys.stderr)
         data[name] = run()
         dates[name] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if "warm" in data and (not args.only or "warm" in args.only):
+        data.setdefault("history", []).append(_history_entry(data["warm"], dates["warm"]))
     print("warm profile", file=sys.stderr)
     data["profile"] = profile()
     command = "./dev bench" + (" --quick" if args.quick else "")
