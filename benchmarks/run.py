@@ -399,6 +399,15 @@ def _history_entry(warm: dict[str, Any], date: str) -> dict[str, Any]:
     }
 
 
+def _commands(made_by: dict[str, str], dates: dict[str, str]) -> str:
+    """Which command made which sections, in the order they ran."""
+    grouped: dict[str, list[str]] = {}
+    for section, cmd in made_by.items():
+        grouped.setdefault(cmd, []).append(section)
+    order = sorted(grouped, key=lambda c: min(dates.get(s, "") for s in grouped[c]))
+    return "; then ".join(f"{c}" if "--only" in c else f"{c} ({', '.join(grouped[c])})" for c in order)
+
+
 def _commit() -> str:
     """The commit the library ran at, marked when src/ had uncommitted changes."""
     try:
@@ -568,6 +577,15 @@ def render(data: dict[str, Any], command: str) -> str:
                 f"| {h['date']} | {h.get('commit', '-')} | {_us(h['floor_us'])} | {h['vs_floor']:.2f}x | {cpu} | "
                 f"{h['vs_powertools']:.2f}x |"
             )
+        ratios = [h["vs_floor"] for h in history]
+        within = sum(r <= 1.5 for r in ratios)
+        lines += [
+            "",
+            f"Over these {len(history)} runs, lambda_observe's overhead against the floor's (wall clock, per-round "
+            f"median) was {min(ratios):.2f}x to {max(ratios):.2f}x, median {statistics.median(ratios):.2f}x; "
+            f"{within} of {len(history)} runs at or under the 1.5x target. Against Powertools': "
+            f"{min(h['vs_powertools'] for h in history):.2f}x to {max(h['vs_powertools'] for h in history):.2f}x.",
+        ]
     ins = data.get("instructions")
     if ins and "error" not in ins:
         bare_i = ins["bare"]
@@ -830,11 +848,11 @@ def main() -> None:
         data.setdefault("history", []).append(_history_entry(data["warm"], dates["warm"]))
     print("warm profile", file=sys.stderr)
     data["profile"] = profile()
-    command = "./dev bench" + (" --quick" if args.quick else "")
-    if args.only:
-        first = data.get("command", "./dev bench").split("; then ")[0]
-        command = first + "; then " + command + "".join(f" --only {o}" for o in args.only)
-    data["command"] = command
+    this = "./dev bench" + (" --quick" if args.quick else "") + "".join(f" --only {o}" for o in args.only or [])
+    made_by = data.get("made_by", {}) if args.only else {}
+    made_by.update({name: this for name in sections if not args.only or name in args.only})
+    data["made_by"] = made_by
+    command = data["command"] = _commands(made_by, dates)
     (ROOT / "benchmarks" / "RESULTS.md").write_text(render(data, command))
     (ROOT / "benchmarks" / "results.json").write_text(json.dumps(data, indent=1))
     print((ROOT / "benchmarks" / "RESULTS.md").read_text())
