@@ -114,7 +114,12 @@ _FAST: list[Any] = []
 
 def dumps(obj: Any) -> str:
     """Compact JSON for ``obj``; never raises (falls back to :func:`safe`)."""
+    if not _ENCODER:  # one encoder for every call: json.dumps with options builds a new one each time
+        _ENCODER.append(json.JSONEncoder(default=default, separators=(",", ":"), allow_nan=False))
     try:
-        return json.dumps(obj, default=default, separators=(",", ":"), allow_nan=False)
+        return _ENCODER[0].encode(obj)
     except (ValueError, TypeError, RecursionError):
         return json.dumps(safe(obj), separators=(",", ":"))
+
+
+_ENCODER: list[json.JSONEncoder] = []

@@ -71,6 +71,16 @@ class UDPEmitter:
                 if ignored(doc, self.ignore):
                     return
             payload = encode(doc)
+        except Exception as exc:  # tracing must not hurt
+            _warn.once("daemon-send", "lambda_observe: could not send a trace document: %s", exc)
+            return
+        self.send_payload(payload)
+
+    def send_payload(self, payload: bytes) -> None:
+        """Send one document already encoded (and known to fit one datagram)."""
+        if self._address is None:
+            return
+        try:
             sock = self._socket
             if sock is None:
                 sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

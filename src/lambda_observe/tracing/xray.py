@@ -76,10 +76,15 @@ class XRayBackend:
     def send(self, doc: dict[str, Any], external: bool = False) -> None:
         """Send ``doc``; if its nested children make it too large, send them on their own first."""
         children = doc.get("subsegments")
-        if children and encode_nested(doc) is None:
-            del doc["subsegments"]
-            for child in children:
-                self.send(child, external)
+        if children:
+            payload = encode_nested(doc)
+            if payload is None:
+                del doc["subsegments"]
+                for child in children:
+                    self.send(child, external)
+            elif not external:  # ours, and it fits: send what was just encoded, not a second encoding
+                self.emitter.send_payload(payload)
+                return
         self.emitter.send(doc, external)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
