@@ -263,23 +263,34 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         new: dict[str, list[float]] = {s: [] for s in stacks}
         dup: dict[str, list[float]] = {s: [] for s in stacks}
         trips: dict[str, dict[str, float]] = {}
+        new_cpu: dict[str, list[float]] = {s: [] for s in stacks}
         per_round: list[dict[str, float]] = []
+        per_round_cpu: list[dict[str, float]] = []
         for r in range(rounds):
-            this_round = {}
+            this_round, this_round_cpu = {}, {}
             for stack in stacks if r % 2 == 0 else stacks[::-1]:  # alternate the order: drift hits both alike
                 out = worker(["benchmarks.stacks.idem", stack, endpoint, tables[stack], str(n)])
                 new[stack].append(out["new_us"])
                 dup[stack].append(out["duplicate_us"])
+                new_cpu[stack].append(out["new_cpu_us"])
                 this_round[stack] = out["new_us"]
+                this_round_cpu[stack] = out["new_cpu_us"]
                 trips[stack] = {"new": out["new_round_trips"], "duplicate": out["duplicate_round_trips"]}
             per_round.append(this_round)
+            per_round_cpu.append(this_round_cpu)
+
+        def vs_powertools(rounds_: list[dict[str, float]]) -> dict[str, Any]:
+            return {
+                s: stats([x[s] / x[s.replace("lambda_observe", "powertools")] for x in rounds_])
+                for s in ("lambda_observe", "lambda_observe:cache")
+            }
+
         return {
             "new": {s: stats(v) for s, v in new.items()},
             "duplicate": {s: stats(v) for s, v in dup.items()},
-            "new_per_round": {
-                s: stats([x[s] / x[s.replace("lambda_observe", "powertools")] for x in per_round])
-                for s in ("lambda_observe", "lambda_observe:cache")
-            },
+            "new_cpu": {s: stats(v) for s, v in new_cpu.items()},
+            "new_per_round": vs_powertools(per_round),
+            "new_cpu_per_round": vs_powertools(per_round_cpu),
             "round_trips": trips,
             "instructions": idempotency_instructions(endpoint, _table(client)),
         }
@@ -622,7 +633,8 @@ def render(data: dict[str, Any], command: str) -> str:
             for s in ("floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
                 v = d[s]
                 lines.append(
-                    f"| {s} | {round(v['l1_misses']):,} | {round(v['ll_misses']):,} | {round(v['mispredicts']):,} | "
+                    f"| {s} | {round(v['l1_misses']):,} | {max(round(v['ll_misses']), 0):,} | "
+                    f"{round(v['mispredicts']):,} | "
                     f"{v['cycles']:,.0f} | {v['cycles'] / d['floor']['cycles']:.2f}x |"
                 )
     elif ins:
@@ -737,6 +749,14 @@ def render(data: dict[str, Any], command: str) -> str:
             "New key, lambda_observe / Powertools within each round (the two ran back to back, the order",
             f"alternating from round to round, each stack on its own table): **{_ratio(a)}** without the cache, "
             f"{_ratio(b)} with it.",
+        ]
+    if "new_cpu_per_round" in idem:
+        c, pt_cpu = idem["new_cpu_per_round"]["lambda_observe"], idem["new_cpu"]["powertools"]["median"]
+        lines += [
+            "",
+            "The same calls timed by the function's own process CPU clock (user + kernel; moto's time, in its own",
+            f"process, is not in it): new key {_us(idem['new_cpu']['lambda_observe']['median'])} µs against "
+            f"Powertools' {_us(pt_cpu)} µs, per round **{_ratio(c)}**.",
         ]
     iins = idem.get("instructions")
     if iins and "error" not in iins:

@@ -83,15 +83,17 @@ def main() -> None:
 
     charge.client().meta.events.register("before-send.dynamodb", count)
     ids = [uuid.uuid4().hex for _ in range(n)]
-    start = time.perf_counter_ns()
+    start, cpu = time.perf_counter_ns(), time.process_time_ns()
     for i in ids:
         charge(order={"id": i})
     new_us = (time.perf_counter_ns() - start) / n / 1000
+    new_cpu_us = (time.process_time_ns() - cpu) / n / 1000  # this process only: moto's time is not in it
     new_trips, sent[0] = sent[0] / n, 0
-    start = time.perf_counter_ns()
+    start, cpu = time.perf_counter_ns(), time.process_time_ns()
     for i in ids:
         charge(order={"id": i})
     dup_us = (time.perf_counter_ns() - start) / n / 1000
+    dup_cpu_us = (time.process_time_ns() - cpu) / n / 1000
     dup_trips = sent[0] / n
     sys.stderr.write(
         json.dumps(
@@ -99,6 +101,8 @@ def main() -> None:
                 "stack": stack,
                 "new_us": new_us,
                 "duplicate_us": dup_us,
+                "new_cpu_us": new_cpu_us,
+                "duplicate_cpu_us": dup_cpu_us,
                 "new_round_trips": new_trips,
                 "duplicate_round_trips": dup_trips,
             }
