@@ -29,6 +29,10 @@ PY = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
+#: The warm comparison's stacks, in the order they run and are reported.
+WARM_STACKS = ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools")
+
+
 def worker(args: list[str], stdout: Any = subprocess.DEVNULL) -> dict[str, Any]:
     proc = subprocess.run([PY, "-m", *args], cwd=ROOT, env=ENV, stdout=stdout, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
@@ -59,37 +63,33 @@ class Sink:
 
 
 def warm(rounds: int, invocations: int) -> dict[str, Any]:
-    stacks = ["bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"]
-    samples: dict[str, list[float]] = {s: [] for s in stacks}
-    cpu: dict[str, list[float]] = {s: [] for s in stacks}
-    per_round: list[dict[str, float]] = []
-    per_round_cpu: list[dict[str, float]] = []
+    runs: list[dict[str, dict[str, Any]]] = []  # per round: each stack's worker output
     with Sink() as sink:
         for r in range(rounds):
-            this_round, this_round_cpu = {}, {}
-            for stack in stacks:
-                out = worker(["benchmarks.stacks.warm", stack, sink.address, str(invocations), "3"])
-                samples[stack] += out["batches_us"]
-                cpu[stack] += out["cpu_batches_us"]
-                this_round[stack] = statistics.median(out["batches_us"])
-                this_round_cpu[stack] = statistics.median(out["cpu_batches_us"])
-            per_round.append(this_round)
-            per_round_cpu.append(this_round_cpu)
+            runs.append(
+                {s: worker(["benchmarks.stacks.warm", s, sink.address, str(invocations), "3"]) for s in WARM_STACKS}
+            )
             print(f"  warm round {r + 1}/{rounds}", file=sys.stderr)
-    result: dict[str, Any] = {s: stats(v) for s, v in samples.items()}
-    bare = result["bare"]["median"]
-    for s in stacks:
-        result[s]["overhead"] = result[s]["median"] - bare
+
+    def pooled(key: str) -> dict[str, dict[str, float]]:
+        return {s: stats([v for run in runs for v in run[s][key]]) for s in WARM_STACKS}
+
+    def per_round(key: str) -> list[dict[str, float]]:
+        return [{s: statistics.median(run[s][key]) for s in WARM_STACKS} for run in runs]
+
+    result: dict[str, Any] = pooled("batches_us")
+    for s in WARM_STACKS:
+        result[s]["overhead"] = result[s]["median"] - result["bare"]["median"]
     # Ratios within each round (its stacks ran back to back), then their median and spread.
-    result["per_round_ratios"] = _round_ratios(per_round, stacks)
-    result["cpu"] = {s: stats(v) for s, v in cpu.items()}
-    result["cpu_per_round_ratios"] = _round_ratios(per_round_cpu, stacks)
+    result["per_round_ratios"] = _round_ratios(per_round("batches_us"))
+    result["cpu"] = pooled("cpu_batches_us")
+    result["cpu_per_round_ratios"] = _round_ratios(per_round("cpu_batches_us"))
     return result
 
 
-def _round_ratios(per_round: list[dict[str, float]], stacks: list[str]) -> dict[str, Any]:
+def _round_ratios(per_round: list[dict[str, float]]) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
-    for s in stacks:
+    for s in WARM_STACKS:
         vs_pt = [(x[s] - x["bare"]) / (x["powertools"] - x["bare"]) for x in per_round]
         vs_floor = [(x[s] - x["bare"]) / (x["floor"] - x["bare"]) for x in per_round]
         ratios[s] = {"vs_powertools": stats(vs_pt), "vs_floor": stats(vs_floor)}
@@ -105,7 +105,7 @@ def syscalls(small: int = 200, large: int = 1200) -> dict[str, Any]:
         return {"error": "strace is not installed (apt-get install strace)"}
     out: dict[str, Any] = {}
     with Sink() as sink, tempfile.TemporaryDirectory() as tmp:
-        for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+        for stack in WARM_STACKS:
             counts: list[dict[str, int]] = []
             for n in (small, large):
                 report = Path(tmp) / f"{stack}-{n}"
@@ -163,7 +163,7 @@ def instructions(small: int = 200, large: int = 1200) -> dict[str, Any]:
         return {"error": "valgrind is not installed (apt-get install valgrind)"}
     out: dict[str, Any] = {}
     model: dict[str, dict[str, float]] = {}
-    for stack in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+    for stack in WARM_STACKS:
         runs = [
             callgrind_events(["benchmarks.stacks.count", stack, "127.0.0.1:9", str(n)], True) for n in (small, large)
         ]
@@ -260,37 +260,28 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         stacks = ["lambda_observe", "powertools", "lambda_observe:cache", "powertools:cache"]
         # One table per stack: every stack's table holds as many items as the others' at the same round.
         tables = {s: _table(client) for s in stacks}
-        new: dict[str, list[float]] = {s: [] for s in stacks}
-        dup: dict[str, list[float]] = {s: [] for s in stacks}
-        trips: dict[str, dict[str, float]] = {}
-        new_cpu: dict[str, list[float]] = {s: [] for s in stacks}
-        per_round: list[dict[str, float]] = []
-        per_round_cpu: list[dict[str, float]] = []
+        runs: list[dict[str, dict[str, Any]]] = []  # per round: each stack's worker output
         for r in range(rounds):
-            this_round, this_round_cpu = {}, {}
-            for stack in stacks if r % 2 == 0 else stacks[::-1]:  # alternate the order: drift hits both alike
-                out = worker(["benchmarks.stacks.idem", stack, endpoint, tables[stack], str(n)])
-                new[stack].append(out["new_us"])
-                dup[stack].append(out["duplicate_us"])
-                new_cpu[stack].append(out["new_cpu_us"])
-                this_round[stack] = out["new_us"]
-                this_round_cpu[stack] = out["new_cpu_us"]
-                trips[stack] = {"new": out["new_round_trips"], "duplicate": out["duplicate_round_trips"]}
-            per_round.append(this_round)
-            per_round_cpu.append(this_round_cpu)
+            order = stacks if r % 2 == 0 else stacks[::-1]  # alternate the order: drift hits both alike
+            runs.append({s: worker(["benchmarks.stacks.idem", s, endpoint, tables[s], str(n)]) for s in order})
 
-        def vs_powertools(rounds_: list[dict[str, float]]) -> dict[str, Any]:
+        def pooled(key: str) -> dict[str, dict[str, float]]:
+            return {s: stats([run[s][key] for run in runs]) for s in stacks}
+
+        def vs_powertools(key: str) -> dict[str, Any]:
             return {
-                s: stats([x[s] / x[s.replace("lambda_observe", "powertools")] for x in rounds_])
+                s: stats([run[s][key] / run[s.replace("lambda_observe", "powertools")][key] for run in runs])
                 for s in ("lambda_observe", "lambda_observe:cache")
             }
 
+        trips = {s: {"new": runs[-1][s]["new_round_trips"], "duplicate": runs[-1][s]["duplicate_round_trips"]}
+                 for s in stacks}  # fmt: skip
         return {
-            "new": {s: stats(v) for s, v in new.items()},
-            "duplicate": {s: stats(v) for s, v in dup.items()},
-            "new_cpu": {s: stats(v) for s, v in new_cpu.items()},
-            "new_per_round": vs_powertools(per_round),
-            "new_cpu_per_round": vs_powertools(per_round_cpu),
+            "new": pooled("new_us"),
+            "duplicate": pooled("duplicate_us"),
+            "new_cpu": pooled("new_cpu_us"),
+            "new_per_round": vs_powertools("new_us"),
+            "new_cpu_per_round": vs_powertools("new_cpu_us"),
             "round_trips": trips,
             "instructions": idempotency_instructions(endpoint, _table(client)),
         }
@@ -419,6 +410,14 @@ def _commands(made_by: dict[str, str], dates: dict[str, str]) -> str:
     return "; then ".join(f"{c}" if "--only" in c else f"{c} ({', '.join(grouped[c])})" for c in order)
 
 
+def _syscalls_over_bare(sc: dict[str, dict[str, float]], stack: str) -> tuple[float, str]:
+    """``stack``'s system calls per invocation over the bare stack's: the total, and which (most first)."""
+    over = {k: v - sc["bare"].get(k, 0) for k, v in sc[stack].items()}
+    over = {k: v for k, v in over.items() if v >= 0.05}
+    which = ", ".join(f"{k} {v:g}" for k, v in sorted(over.items(), key=lambda kv: -kv[1]))
+    return sum(over.values()), which
+
+
 def _commit() -> str:
     """The commit the library ran at, marked when src/ had uncommitted changes."""
     try:
@@ -426,7 +425,7 @@ def _commit() -> str:
         dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
     except OSError:
         return "unknown"
-    return head.stdout.strip() + (" + uncommitted src/" if dirty.stdout.strip() else "") or "unknown"
+    return (head.stdout.strip() or "unknown") + (" + uncommitted src/" if dirty.stdout.strip() else "")
 
 
 def _ratio(r: dict[str, float]) -> str:
@@ -480,11 +479,11 @@ def _gap_sentence(data: dict[str, Any]) -> str:
             )
     sc = data.get("syscalls")
     if sc and "error" not in sc:
-        n = {k: sum(sc[k].values()) - sum(sc["bare"].values()) for k in ("floor", "lambda_observe")}
+        ours, floor = _syscalls_over_bare(sc, "lambda_observe"), _syscalls_over_bare(sc, "floor")
         parts.append(
-            f"System calls: {n['lambda_observe']:g} per invocation against the floor's {n['floor']:g} "
-            "(one datagram instead of two; the timeout alarm's two `setitimer` calls; the `getpid` that every "
-            "stdlib `LogRecord` makes)."
+            f"System calls: {ours[0]:g} per invocation ({ours[1]}) against the floor's {floor[0]:g} ({floor[1]}); "
+            "lambda_observe's `setitimer` pair is the timeout warning's alarm, its `getpid` the one every stdlib "
+            "`LogRecord` makes."
         )
     line = _profile_value(profile_text, "one log line through")
     fmt = _profile_value(profile_text, "of which: formatting")
@@ -525,7 +524,7 @@ def render(data: dict[str, Any], command: str) -> str:
         "| stack | median µs | min-max | overhead µs | overhead / Powertools | overhead / floor |",
         "|---|---|---|---|---|---|",
     ]
-    for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+    for s in WARM_STACKS:
         v = w[s]  # pooled: every batch of every round
         lines.append(
             f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | {_us(v['overhead'])} | "
@@ -541,7 +540,7 @@ def render(data: dict[str, Any], command: str) -> str:
             "| stack | overhead / Powertools, per round | overhead / floor, per round |",
             "|---|---|---|",
         ]
-        for s in ("lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+        for s in WARM_STACKS[2:]:
             a, b = rr[s]["vs_powertools"], rr[s]["vs_floor"]
             lines.append(f"| {s} | {_ratio(a)} | {_ratio(b)} |")
         lo_r, los_r = rr["lambda_observe"], rr["lambda_observe_stdlib_json"]
@@ -567,7 +566,7 @@ def render(data: dict[str, Any], command: str) -> str:
             "| stack | median µs | min-max | overhead / Powertools, per round | overhead / floor, per round |",
             "|---|---|---|---|---|",
         ]
-        for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+        for s in WARM_STACKS:
             a, b = cr[s]["vs_powertools"], cr[s]["vs_floor"]
             lines.append(
                 f"| {s} | {_us(c[s]['median'])} | {_us(c[s]['min'])}-{_us(c[s]['max'])} | {_ratio(a)} | {_ratio(b)} |"
@@ -612,7 +611,7 @@ def render(data: dict[str, Any], command: str) -> str:
             "| stack | instructions | over bare | / Powertools | / floor |",
             "|---|---|---|---|---|",
         ]
-        for s in ("bare", "floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+        for s in WARM_STACKS:
             lines.append(
                 f"| {s} | {ins[s]:,.0f} | {over[s]:,.0f} | {over[s] / over['powertools']:.2f}x | "
                 f"{over[s] / over['floor']:.2f}x |"
@@ -630,7 +629,7 @@ def render(data: dict[str, Any], command: str) -> str:
                 "| stack | L1 misses | last-level misses | branch mispredictions | estimated cycles | cycles / floor |",
                 "|---|---|---|---|---|---|",
             ]
-            for s in ("floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
+            for s in WARM_STACKS[1:]:
                 v = d[s]
                 lines.append(
                     f"| {s} | {round(v['l1_misses']):,} | {max(round(v['ll_misses']), 0):,} | "
@@ -651,11 +650,9 @@ def render(data: dict[str, Any], command: str) -> str:
             "| stack | system calls over bare | which |",
             "|---|---|---|",
         ]
-        for s in ("floor", "lambda_observe", "lambda_observe_stdlib_json", "raw_sdk", "powertools"):
-            over_bare = {k: v - sc["bare"].get(k, 0) for k, v in sc[s].items()}
-            over_bare = {k: v for k, v in over_bare.items() if v >= 0.05}
-            which = ", ".join(f"{k} {v:g}" for k, v in sorted(over_bare.items(), key=lambda kv: -kv[1]))
-            lines.append(f"| {s} | {sum(over_bare.values()):g} | {which} |")
+        for s in WARM_STACKS[1:]:
+            total, which = _syscalls_over_bare(sc, s)
+            lines.append(f"| {s} | {total:g} | {which} |")
     elif sc:
         lines += ["", f"System calls were not counted: {sc['error']}."]
     lines += [

@@ -112,14 +112,13 @@ def dumps_bytes(obj: Any) -> bytes:
 _FAST: list[Any] = []
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(default=default, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(obj: Any) -> str:
     """Compact JSON for ``obj``; never raises (falls back to :func:`safe`)."""
-    if not _ENCODER:  # one encoder for every call: json.dumps with options builds a new one each time
-        _ENCODER.append(json.JSONEncoder(default=default, separators=(",", ":"), allow_nan=False))
     try:
-        return _ENCODER[0].encode(obj)
+        return _ENCODER.encode(obj)
     except (ValueError, TypeError, RecursionError):
         return json.dumps(safe(obj), separators=(",", ":"))
-
-
-_ENCODER: list[json.JSONEncoder] = []
