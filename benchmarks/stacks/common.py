@@ -100,6 +100,22 @@ def floor_line(context: Any, trace_id: str, correlation_id: str, cold_start: boo
     )
 
 
+def plain_json_logger(name: str) -> Any:
+    """A stdlib logger writing python-json-logger lines to stdout, as a hand-rolled setup would."""
+    import logging
+    import sys
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    log = logging.getLogger(name)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log
+
+
 def work() -> int:
     return sum(range(50))
 

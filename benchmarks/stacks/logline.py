@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
 
-from benchmarks.stacks.common import Context, lambda_environment
+from benchmarks.stacks.common import Context, lambda_environment, plain_json_logger
 
 
 def lambda_observe():
@@ -36,14 +35,7 @@ def powertools():
 
 
 def python_json_logger():
-    from pythonjsonlogger.json import JsonFormatter
-
-    log = logging.getLogger("bench-plain")
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    log = plain_json_logger("bench-plain")
     extra = {"order_id": 42, "function_request_id": "r-1", "cold_start": False, "function_name": "bench-fn"}
     return lambda: log.info("order stored", extra=extra)
 

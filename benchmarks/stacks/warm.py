@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from benchmarks.stacks.common import CPU_US, floor_line, lambda_environment, measure, work
+from benchmarks.stacks.common import CPU_US, floor_line, lambda_environment, measure, plain_json_logger, work
 
 
 def bare():
@@ -52,17 +52,9 @@ def powertools():
 
 
 def raw_sdk():
-    import logging
-
     from aws_xray_sdk.core import xray_recorder
-    from pythonjsonlogger.json import JsonFormatter
 
-    log = logging.getLogger("bench")
-    handler_ = logging.StreamHandler(sys.stdout)
-    handler_.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log.addHandler(handler_)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    log = plain_json_logger("bench")
 
     def handler(event, context):
         with xray_recorder.in_subsegment("## handler"):
