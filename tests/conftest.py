@@ -1,5 +1,5 @@
 """Shared fixtures: a Lambda-like environment with a real UDP collector, the X-Ray schema,
-the shared real event samples, and clean library state for every test."""
+the real event samples in ``tests/data``, and clean library state for every test."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SCHEMA_PATH = SHARED / "schemas" / "xray-segmentdocument-schema-v1.0.0.json"
-EVENTS = SHARED / "events"
+DATA = Path(__file__).resolve().parent / "data"  # everything the tests read is in the repository
+SCHEMA_PATH = DATA / "schemas" / "xray-segmentdocument-schema-v1.0.0.json"
+EMF_SCHEMA_PATH = DATA / "schemas" / "cloudwatch-emf-schema.json"
+EVENTS = DATA / "events"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -32,7 +33,6 @@ def need(condition: bool, reason: str) -> None:
 def xray_validator() -> Any:
     import jsonschema
 
-    need(SCHEMA_PATH.is_file(), f"the X-Ray schema is not at {SCHEMA_PATH}")
     schema = json.loads(SCHEMA_PATH.read_text())
     return jsonschema.Draft4Validator(schema)
 
@@ -50,8 +50,8 @@ def assert_valid(xray_validator: Any) -> Any:
 
 
 def shared_event(name: str) -> dict[str, Any]:
+    """A real event sample from ``tests/data/events`` (a missing file is an error, never a skip)."""
     path = EVENTS / name
-    need(path.is_file(), f"shared event {path} is missing")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
