@@ -57,9 +57,9 @@ def shared_event(name: str) -> dict[str, Any]:
 
 def reset_library() -> None:
     from lambda_observe import _invocation, _warn, config
+    from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS
     from lambda_observe.logs import _Setup
     from lambda_observe.tracing import _state
-    from lambda_observe.tracing._traced import INVOCATION_HOOKS
 
     config.reset()
     _state.reset()
@@ -67,6 +67,7 @@ def reset_library() -> None:
     _warn.forget()
     _Setup.done = False
     INVOCATION_HOOKS.clear()
+    END_HOOKS.clear()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_lambda_observe_handler", False):

@@ -40,15 +40,15 @@ _WHERE = {
     "propagate": "lambda_observe.tracing._context",
     "setup_logging": "lambda_observe.logs",
     "subsegment": "lambda_observe.tracing.api",
-    "traced": "lambda_observe.tracing._traced",
+    "traced": "lambda_observe._handler",
 }
 
 if TYPE_CHECKING:
+    from ._handler import traced
     from ._invocation import is_cold_start
     from .idempotency import idempotent, idempotent_function
     from .logs import append_keys, get_logger, setup_logging
     from .tracing._context import propagate
-    from .tracing._traced import traced
     from .tracing.api import add_metadata, annotate, capture, subsegment
     from .tracing.patching import patch
 

@@ -23,8 +23,8 @@ VARIABLE = "LAMBDA_OBSERVE_HANDLER"
 
 def load() -> Callable[[Any, Any], Any]:
     """The original handler named by ``LAMBDA_OBSERVE_HANDLER``, under ``@traced``."""
+    from ._handler import traced
     from ._loader import load_handler
-    from .tracing._traced import traced
 
     spec = os.environ.get(VARIABLE, "")
     if not spec.strip():

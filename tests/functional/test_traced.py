@@ -427,3 +427,36 @@ def test_any_metadata_keeps_documents_valid(lambda_env, xray_validator, key, val
     assert handler({}, LambdaContext()) == "same"
     for doc in lambda_env.documents(1):
         assert not list(xray_validator.iter_errors(doc))
+
+
+def test_end_hooks_see_the_outcome_and_never_change_it(lambda_env):
+    """End hooks run after every invocation with the handler's exception (or None); a failing hook is swallowed."""
+    from lambda_observe._hooks import add_end_hook
+
+    seen: list[tuple[str, object]] = []
+
+    def record(inv, error):
+        seen.append((inv.request_id, error))
+
+    def broken(inv, error):
+        raise RuntimeError("hook bug")
+
+    add_end_hook(record)
+    add_end_hook(broken)
+    add_end_hook(record)  # registering twice keeps one
+
+    @traced
+    def ok(event, context):
+        return "fine"
+
+    boom = ValueError("user bug")
+
+    @traced
+    def fails(event, context):
+        raise boom
+
+    assert ok({}, LambdaContext(aws_request_id="r-1")) == "fine"
+    with pytest.raises(ValueError) as caught:
+        fails({}, LambdaContext(aws_request_id="r-2"))
+    assert caught.value is boom
+    assert seen == [("r-1", None), ("r-2", boom)]

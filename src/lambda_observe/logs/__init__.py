@@ -87,10 +87,9 @@ def setup_logging(
     root.setLevel(_Setup.level)
     _Setup.applied = _Setup.level
     logging.getLogger("lambda_observe").setLevel(logging.NOTSET)
-    from ..tracing._traced import INVOCATION_HOOKS
+    from .._hooks import add_start_hook
 
-    if _on_invocation not in INVOCATION_HOOKS:
-        INVOCATION_HOOKS.append(_on_invocation)
+    add_start_hook(_on_invocation)
     _Setup.done = True
 
 

@@ -1,10 +1,12 @@
-"""Tracing: ``traced``, ``subsegment``, ``capture``, ``annotate``, ``add_metadata``, ``patch``."""
+"""Tracing: ``subsegment``, ``capture``, ``annotate``, ``add_metadata``, ``patch``, ``propagate``.
+
+``traced`` lives in :mod:`lambda_observe._handler` (the invocation lifecycle, above tracing).
+"""
 
 from __future__ import annotations
 
 from ._context import propagate
-from ._traced import traced
 from .api import add_metadata, annotate, capture, subsegment
 from .patching import patch
 
-__all__ = ["add_metadata", "annotate", "capture", "patch", "propagate", "subsegment", "traced"]
+__all__ = ["add_metadata", "annotate", "capture", "patch", "propagate", "subsegment"]

@@ -1,4 +1,11 @@
-"""``@traced``: the one decorator for a Lambda handler."""
+"""The invocation lifecycle, and ``@traced``: the one decorator for a Lambda handler.
+
+Every invocation runs through :func:`_invoke`: begin the invocation (:mod:`._invocation`), run the
+start hooks (logs, idempotency, metrics... register in :mod:`._hooks`), open the handler's span
+through the tracing backend, call the handler, then run the end hooks whether it returned or
+raised. Tracing, logs, metrics and idempotency are peers below this module: none of them imports it
+back, they only append to the hook lists.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .. import _invocation, _timeout, _warn, config
-from . import _context, _state
+from . import _invocation, _timeout, _warn, config
+from ._hooks import END_HOOKS, INVOCATION_HOOKS
+from .tracing import _context, _state
 
 __all__ = ["traced"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 _LOG = logging.getLogger("lambda_observe")
-
-Hook = Callable[[_invocation.Invocation, Any], None]
-#: Called at the start of every invocation with (invocation, event): logs and idempotency
-#: register here, so ``@traced`` needs to know nothing about them.
-INVOCATION_HOOKS: list[Hook] = []
 
 
 class _Options:
@@ -51,7 +54,7 @@ def _first_invocation() -> None:
     names = config.get().patch
     if names:
         try:
-            from .patching import patch
+            from .tracing.patching import patch
 
             patch(*names)
         except Exception as exc:
@@ -81,6 +84,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
         span = None
     stack_token = _context.replace((root, span) if span is not None else ())
     alarm = _timeout.arm(inv, root)
+    error: BaseException | None = None
     try:
         result = fn(event, context)
     except BaseException as exc:
@@ -94,6 +98,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
                 _LOG.error("handler raised %s: %s", type(exc).__name__, exc, exc_info=exc)
             except Exception:
                 pass
+        error = exc
         raise
     else:
         if span is not None and (cfg.capture_response if opts.capture_response is None else opts.capture_response):
@@ -110,6 +115,12 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
             except Exception as failure:
                 _warn.once("traced-finish", "lambda_observe: could not send the handler's subsegment: %r", failure)
         _context.reset(stack_token)
+        for end_hook in END_HOOKS:
+            try:
+                end_hook(inv, error)
+            except Exception as failure:
+                name = getattr(end_hook, "__name__", end_hook)
+                _warn.once(f"end-hook-{name}", "lambda_observe: %r failed: %r", end_hook, failure)
         _invocation.end(inv_token)
 
 
@@ -171,7 +182,7 @@ def traced(
             raise TypeError(f"traced() decorates a handler function, not {type(handler).__name__}")
         opts = _Options(getattr(handler, "__name__", "handler"), service, capture_response, capture_error, log_errors)
         if logs:
-            from ..logs import setup_logging
+            from .logs import setup_logging
 
             setup_logging(service=service)
         if _is_coroutine_function(handler):
