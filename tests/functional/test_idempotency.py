@@ -148,7 +148,7 @@ def test_missing_key_runs_without_idempotency_and_warns_once(lambda_env, caplog)
         handler({}, LambdaContext())
         handler({}, LambdaContext())
     assert len(runs) == 2
-    assert len([r for r in caplog.records if "selected nothing" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if "'order_id' selected no key" in r.getMessage()]) == 1
 
 
 def test_missing_key_can_raise(lambda_env):

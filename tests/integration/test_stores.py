@@ -160,7 +160,7 @@ class StateMachineModel(RuleBasedStateMachine):
             store=make_store(self.kind, self.where),
             expires_after=100,
             in_progress_timeout=None,
-            raise_on_missing_key=True,
+            raise_on_no_key=True,
             local_cache=0,
             output_type=None,
             clock=self.clock,
