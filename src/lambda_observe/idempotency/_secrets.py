@@ -54,8 +54,20 @@ def clean(text: str, secrets: tuple[str, ...] = ()) -> str:
     """``text`` with the known ``secrets`` cut out and any URL or DSN in it scrubbed."""
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    text = _URL.sub(lambda m: clean_url(m.group(0)), text)
+    text = _URL.sub(lambda m: _clean_url(m.group(0)), text)
     return clean_dsn(text)
+
+
+def _clean_url(url: str) -> str:
+    """``url`` scrubbed when it holds a password or a secret query value, else as it was."""
+    try:
+        parts = urlsplit(url)
+        risky = ":" in parts.netloc.rpartition("@")[0] or any(
+            secret_param(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True)
+        )
+    except ValueError:
+        return url.split("://", 1)[0] + "://" + REDACTED
+    return clean_url(url) if risky else url
 
 
 def safe_url(url: str) -> str:

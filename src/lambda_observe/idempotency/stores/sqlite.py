@@ -82,7 +82,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
-        self.name = safe_url(f"sqlite:///{self.path}")
+        self.name = safe_url(f"sqlite:///{self.path}")  # unchanged unless it looks like it holds a secret
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._lock = threading.Lock()
