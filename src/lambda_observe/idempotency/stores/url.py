@@ -13,6 +13,13 @@ from .._secrets import safe_url
 __all__ = ["from_url"]
 
 
+def _shown(url: str) -> str:
+    """The URL for an error message: no user info, and the query's values left out entirely."""
+    base, mark, query = url.partition("?")
+    names = ",".join(sorted({pair.split("=", 1)[0] for pair in query.split("&") if pair}))
+    return safe_url(base) + (f"?{names}=..." if mark else "")
+
+
 def from_url(url: str) -> Any:
     """A store for ``url``; raises :class:`ValueError` saying which forms are accepted."""
     if not isinstance(url, str) or "://" not in url:
@@ -21,11 +28,11 @@ def from_url(url: str) -> Any:
             f"idempotency store {shown}: expected a URL: sqlite:///path, redis://host:port/db, "
             "dynamodb://table?region=...&endpoint=..., or memory://"
         )
-    shown = safe_url(url)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValueError(f"idempotency store {shown!r}: not a valid URL ({exc})") from None
+        raise ValueError(f"idempotency store {safe_url(url)!r}: not a valid URL ({exc})") from None
+    shown = _shown(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
         from .sqlite import SQLiteStore
