@@ -80,8 +80,8 @@ def expected_replay(value: Any, depth: int = 0, seen: frozenset[int] = frozenset
     if isinstance(value, (set, frozenset)):
         try:
             value = sorted(value)
-        except TypeError:
-            value = list(value)
+        except TypeError:  # documented: mixed types grouped by type name, then by repr
+            value = sorted(value, key=lambda item: (type(item).__name__, repr(item)))
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

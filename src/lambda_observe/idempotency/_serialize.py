@@ -1,7 +1,7 @@
 """Results are stored as JSON, never pickled. Dataclasses and pydantic models are supported.
 
-Replay forms: JSON types come back as they went in; a tuple as a list; a set as a list (sorted
-when its items can be sorted); a date or datetime as its ISO string; a UUID as its string; a
+Replay forms: JSON types come back as they went in; a tuple as a list; a set as a sorted list
+(items of mixed types grouped by type name, then ordered by repr); a date or datetime as its ISO string; a UUID as its string; a
 dataclass as a dict (or as ``output_type``); a pydantic model as its ``model_dump(mode="json")``
 (or as ``output_type``). A :class:`~decimal.Decimal` comes back as the same Decimal, special values
 included: a result holding one is stored in a tagged form (text starting with ``~``, which JSON
@@ -47,11 +47,18 @@ def _convert(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         try:
             return sorted(obj)
-        except TypeError:
-            return list(obj)
+        except TypeError:  # mixed types: grouped by type name, then by repr, so the order is stable
+            return sorted(obj, key=_mixed_order)
     if isinstance(obj, tuple):
         return list(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _mixed_order(item: Any) -> tuple[str, str]:
+    try:
+        return type(item).__name__, repr(item)
+    except Exception:  # an int past the str-conversion limit; it fails to store anyway
+        return type(item).__name__, ""
 
 
 def _fast_default(obj: Any) -> Any:
