@@ -223,7 +223,9 @@ def test_decoding_on_a_non_string_is_a_typed_error():
         with pytest.raises(KeyExpressionError, match="could not be evaluated"):
             handler(bad, LambdaContext())
     with pytest.raises(KeyExpressionError):
-        KeySelector("powertools_base64(x)").select({"x": "%%%"})
+        KeySelector("powertools_base64(x)").select({"x": "abc"})  # bad padding
+    with pytest.raises(KeyExpressionError):
+        KeySelector("powertools_base64_gzip(x)").select({"x": base64.b64encode(b"not gzip").decode()})
 
 
 @pytest.mark.parametrize("expr", ["powertools_jsn(body).id", "foo(body)", "[a, sha256(b)]"])

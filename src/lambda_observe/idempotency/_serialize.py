@@ -1,12 +1,14 @@
 """Results are stored as JSON, never pickled. Dataclasses and pydantic models are supported.
 
 Replay forms: JSON types come back as they went in; a tuple as a list; a set as a sorted list
-(items of mixed types grouped by type name, then ordered by repr); a date or datetime as its ISO string; a UUID as its string; a
-dataclass as a dict (or as ``output_type``); a pydantic model as its ``model_dump(mode="json")``
-(or as ``output_type``). A :class:`~decimal.Decimal` comes back as the same Decimal, special values
-included: a result holding one is stored in a tagged form (text starting with ``~``, which JSON
-never starts with) where each Decimal is ``{"~d": "<its str>"}`` and every dict key that starts
-with ``~`` gains one more ``~``, so no dict of yours is ever read back as a Decimal.
+(items of mixed types grouped by type name, then ordered by repr); a date or datetime as its
+ISO string; a UUID as its string; a dataclass as a dict (or as ``output_type``); a pydantic
+model as its ``model_dump(mode="json")`` (or as ``output_type``).
+
+A :class:`~decimal.Decimal` comes back as the same Decimal, special values included: a result
+holding one is stored in a tagged form (text starting with ``~``, which JSON never starts with)
+where each Decimal is ``{"~d": "<its str>"}`` and every dict key that starts with ``~`` gains one
+more ``~``, so no dict of yours is ever read back as a Decimal.
 
 Anything else (bytes, NaN or infinite floats, ints over Python's 4,300-digit limit, cycles,
 data nested too deeply, objects JSON does not know) raises :class:`ResultNotSerializableError`.
