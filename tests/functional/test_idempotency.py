@@ -148,7 +148,7 @@ def test_missing_key_runs_without_idempotency_and_warns_once(lambda_env, caplog)
         handler({}, LambdaContext())
         handler({}, LambdaContext())
     assert len(runs) == 2
-    assert len([r for r in caplog.records if "selected nothing" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if "'order_id' selected no key" in r.getMessage()]) == 1
 
 
 def test_missing_key_can_raise(lambda_env):
@@ -298,7 +298,9 @@ def test_dataclass_and_pydantic_results(lambda_env):
     assert dc({"id": 1}, LambdaContext()) == Receipt("o", 2.5)
     assert pm({"id": 1}, LambdaContext()) == Invoice(number=7, lines=["a"])
     assert pm({"id": 1}, LambdaContext()) == Invoice(number=7, lines=["a"])
-    assert all("pickle" not in (r.result or "") for r in store._records.values())
+    # stored as JSON objects (never pickled): each record's text is the JSON of the fields
+    stored = sorted((json.loads(r.result) for r in store._records.values()), key=lambda d: sorted(d))
+    assert stored == [{"lines": ["a"], "number": 7}, {"order": "o", "total": 2.5}]
 
 
 def test_unserializable_result_is_a_typed_error_and_frees_the_key(lambda_env):
@@ -400,3 +402,121 @@ def test_default_store_is_sqlite_with_one_warning_in_lambda(lambda_env, monkeypa
     assert handler.idempotency.store.path.startswith(str(tmp_path))
     warnings = [r for r in caplog.records if "only dedupes within one execution environment" in r.getMessage()]
     assert len(warnings) == 1
+
+
+SECRET = "S3cretPW-9f"
+
+
+def _down_urls(port: int) -> list[str]:
+    return [
+        f"redis://default:{SECRET}@127.0.0.1:{port}/0",
+        f"rediss://:{SECRET}@127.0.0.1:{port}/0",
+        f"redis://127.0.0.1:{port}/0?password={SECRET}",
+        f"dynamodb://t?region=us-east-1&endpoint=http://user:{SECRET}@127.0.0.1:{port}",
+        f"dynamodb://t?region=us-east-1&endpoint=http%3A%2F%2Fu%3A{SECRET}%40127.0.0.1%3A{port}",
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_store_credentials_never_leave_the_process(lambda_env, monkeypatch, capsys, caplog, assert_valid, index):
+    """A store URL with a password (user info, query, encoded, in a DynamoDB endpoint) and the store
+    down: the password is in no message, repr, traceback, log line or X-Ray document."""
+    import traceback
+
+    from tests.servers import free_port
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    url = _down_urls(free_port())[index]
+
+    @traced
+    @idempotent(key="id", store=url)
+    def handler(event, context):
+        raise AssertionError("must not run")
+
+    with caplog.at_level("INFO"), pytest.raises(StoreError) as caught:
+        handler({"id": 1}, LambdaContext())
+    exc = caught.value
+    docs = lambda_env.documents(1)
+    assert_valid(docs)
+    assert docs[0]["cause"]["exceptions"][0]["type"] == "StoreError"
+    seen = {
+        "message": str(exc),
+        "repr": repr(exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+        "store": repr(handler.__wrapped__.idempotency.store) + str(handler.__wrapped__.idempotency.store.name),
+        "logs": capsys.readouterr().out + caplog.text,
+        "xray": json.dumps(docs),
+    }
+    assert "failed" in seen["message"] and "127.0.0.1" in seen["message"]
+    leaked = [where for where, text in seen.items() if SECRET in text]
+    assert leaked == [], f"the password reached: {leaked}"
+
+
+@pytest.fixture
+def redis_with_password(tmp_path):
+    """A redis-server of the test's own that requires a password (not SECRET)."""
+    import shutil
+    import subprocess
+    import time
+
+    from tests.conftest import need
+    from tests.servers import free_port, reachable
+
+    binary = shutil.which("redis-server")
+    need(binary is not None, "redis-server (Debian package redis-server) is not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "the-right-one"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", port):
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_wrong_password_against_a_real_redis(lambda_env, redis_with_password):
+    """A real redis-server refusing the password: the StoreError says so without the password."""
+    import traceback
+
+    url = redis_with_password.replace("redis://", f"redis://default:{SECRET}@")
+
+    @idempotent(key="id", store=url)
+    def handler(event, context):
+        raise AssertionError("must not run")
+
+    with pytest.raises(StoreError) as caught:
+        handler({"id": 1}, LambdaContext())
+    text = str(caught.value) + repr(caught.value) + "".join(traceback.format_exception(caught.value))
+    assert "AuthenticationError" in str(caught.value) and SECRET not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"sqlite:///tmp/x.db?key={SECRET}",
+        f"ftp://u:{SECRET}@x",
+        f"dynamodb://t?region=us-east-1&password={SECRET}",
+        f"dynamodb://u:{SECRET}@t?region=us-east-1",
+        f"redis://:{SECRET}@[::1",
+        f"{SECRET}",
+    ],
+)
+def test_refused_urls_do_not_repeat_the_secret(url):
+    """A store URL refused at decoration says why without repeating its password."""
+    import traceback
+
+    with pytest.raises(ValueError) as caught:
+        idempotent(key="id", store=url)(lambda e, c: None)
+    text = str(caught.value) + "".join(traceback.format_exception(caught.value))
+    assert "expected" in str(caught.value) or "unknown" in str(caught.value) or "not a valid" in str(caught.value)
+    assert SECRET not in text

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lambda_observe.idempotency import AlreadyInProgressError, PayloadMismatchEr
 from lambda_observe.idempotency._core import Idempotency
 from lambda_observe.idempotency._record import COMPLETED, IN_PROGRESS, Record
 from tests.integration.stores import make_store, store_url
+from tests.servers import create_idempotency_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,10 +78,19 @@ def _spawn(url: str, log: Path, keys: list[str], sleep: float, timeout: float, s
     )
 
 
-def test_racing_processes_run_each_key_once(store_target, tmp_path):
+@pytest.fixture(params=["sqlite", "redis"])
+def atomic_store_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """The stores whose server really is atomic under concurrent clients. moto's DynamoDB is not
+    (its UpdateItem races), so DynamoDB gets the deterministic interleaving test below instead."""
+    if request.param == "sqlite":
+        return "sqlite", str(tmp_path / "race.db")
+    return "redis", request.getfixturevalue("redis_url")
+
+
+def test_racing_processes_run_each_key_once(atomic_store_target, tmp_path):
     """8 processes race over the same keys: each key runs exactly once; every caller gets
     the stored result or AlreadyInProgressError; no result is lost."""
-    url = store_url(*store_target)
+    url = store_url(*atomic_store_target)
     log = tmp_path / "ran.log"
     keys = [f"key-{i}" for i in range(10)]
     procs = [_spawn(url, log, keys, 0.05, 60, seed) for seed in range(8)]
@@ -103,6 +114,58 @@ def test_racing_processes_run_each_key_once(store_target, tmp_path):
     answers = json.loads(next(x for x in out.splitlines() if x.startswith("OUTCOMES "))[len("OUTCOMES ") :])
     assert sorted(answers) == sorted([k, "result", {"result": f"done-{k}"}] for k in keys)
     assert sum(1 for _ in log.read_text().splitlines()) == len(keys)
+
+
+def _machine(store: Any, clock: Clock | None = None) -> Idempotency:
+    return Idempotency(
+        "interleave",
+        key="k",
+        validate=None,
+        store=store,
+        expires_after=100,
+        in_progress_timeout=None,
+        raise_on_no_key=True,
+        local_cache=0,
+        output_type=None,
+        **({"clock": clock} if clock else {}),
+    )
+
+
+def test_two_clients_interleaved_step_by_step(store_target):
+    """Two clients of one store (each its own connection), their steps interleaved in a fixed order:
+    the second is refused while the first runs, then gets its result; a failed first attempt
+    frees the key for the second; a crashed one is taken over after its window. Deterministic
+    on every store, moto's DynamoDB included."""
+    clock = Clock()
+    first, second = make_store(*store_target), make_store(*store_target)
+    if hasattr(first, "prefix"):  # redis: the two clients must share one key space
+        second.prefix = first.prefix
+    a, b = _machine(first, clock), _machine(second, clock)
+    key = f"k-{time.monotonic_ns()}"
+
+    step = a.begin({"k": key}, 10_000)
+    assert not step.done
+    with pytest.raises(AlreadyInProgressError):
+        b.begin({"k": key}, 10_000)
+    assert a.succeeded(step, {"n": 1}) == {"n": 1}
+    answered = b.begin({"k": key}, 10_000)
+    assert answered.done and answered.value == {"n": 1}
+
+    failing = a.begin({"k": key + "-f"}, 10_000)
+    a.failed(failing)
+    taken = b.begin({"k": key + "-f"}, 10_000)
+    assert not taken.done
+    b.succeeded(taken, "b ran")
+    assert a.begin({"k": key + "-f"}, 10_000).value == "b ran"
+
+    a.begin({"k": key + "-c"}, 10_000)  # a crashes: its record stays in progress for 10 s
+    with pytest.raises(AlreadyInProgressError):
+        b.begin({"k": key + "-c"}, 10_000)
+    clock.now += 11
+    late = b.begin({"k": key + "-c"}, 10_000)
+    assert not late.done
+    b.succeeded(late, "after takeover")
+    assert a.begin({"k": key + "-c"}, 10_000).value == "after takeover"
 
 
 def test_killed_process_can_be_retried_after_its_window(store_target, tmp_path):
@@ -160,7 +223,7 @@ class StateMachineModel(RuleBasedStateMachine):
             store=make_store(self.kind, self.where),
             expires_after=100,
             in_progress_timeout=None,
-            raise_on_missing_key=True,
+            raise_on_no_key=True,
             local_cache=0,
             output_type=None,
             clock=self.clock,
@@ -245,3 +308,32 @@ def test_state_machine_against_a_model(store_target, tmp_path):
         max_examples=examples, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
     )
     test("runTest").runTest()
+
+
+@pytest.fixture(params=["redis", "dynamodb"])
+def server_store_target(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """Redis (our redis-server) and DynamoDB (moto's server), for the results property."""
+    kind = request.param
+    if kind == "redis":
+        return kind, request.getfixturevalue("redis_url")
+    endpoint = request.getfixturevalue("moto_endpoint")
+    table = f"idem-{uuid.uuid4().hex[:8]}"
+    create_idempotency_table(endpoint, table)
+    return kind, f"{endpoint}#{table}"
+
+
+def test_generated_results_through_real_servers(server_store_target):
+    """Hypothesis through a real Redis and moto's DynamoDB: every JSON-awkward result replays in its
+    documented form (Decimals exactly) or takes the one failure path, leaving no record."""
+    from hypothesis import given
+
+    from tests.unit.test_idempotency_results import check_result, results
+
+    store = make_store(*server_store_target)
+    examples = 25 if server_store_target[0] == "dynamodb" else 60
+    run = given(value=results)(
+        settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))(
+            lambda value: check_result(store, value)
+        )
+    )
+    run()

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import tempfile
+import reprlib
 import threading
 import time
 import uuid
@@ -21,12 +20,13 @@ from typing import Any
 
 from .. import _invocation, _warn, config
 from . import _serialize
-from ._keys import KeySelector, digest, missing
+from ._keys import KeySelector, digest, no_key
 from ._record import COMPLETED, IN_PROGRESS, Record
+from ._secrets import clean
 from .errors import (
     AlreadyInProgressError,
     IdempotencyError,
-    KeyMissingError,
+    NoKeyError,
     PayloadMismatchError,
     StoreError,
 )
@@ -38,13 +38,13 @@ _DEFAULT_IN_PROGRESS_S = 900.0  # Lambda's longest timeout, when the deadline is
 
 
 def default_store() -> Any:
-    """The store named by ``LAMBDA_OBSERVE_IDEMPOTENCY_STORE``, else a SQLite file in the temp dir."""
+    """The store named by ``LAMBDA_OBSERVE_IDEMPOTENCY_STORE``, else a SQLite file of the user's own."""
     from .stores.url import from_url
 
     url = config.get().idempotency_store
     if url:
         return from_url(url)
-    from .stores.sqlite import SQLiteStore
+    from .stores.sqlite import SQLiteStore, default_path
 
     if config.get().in_lambda:
         _warn.once(
@@ -52,7 +52,7 @@ def default_store() -> Any:
             "lambda_observe: idempotency uses the embedded SQLite store, which only dedupes within one "
             "execution environment; set LAMBDA_OBSERVE_IDEMPOTENCY_STORE to a dynamodb:// or redis:// URL",
         )
-    return SQLiteStore(os.path.join(tempfile.gettempdir(), "lambda_observe_idempotency.sqlite3"))
+    return SQLiteStore(default_path())
 
 
 class _LRU:
@@ -119,7 +119,7 @@ class Idempotency:
         store: Any,
         expires_after: float,
         in_progress_timeout: float | None,
-        raise_on_missing_key: bool,
+        raise_on_no_key: bool,
         local_cache: int,
         output_type: type[Any] | None,
         clock: Callable[[], float] = time.time,
@@ -143,7 +143,7 @@ class Idempotency:
             self._store = from_url(store)  # validate the URL now, connect on first use
         self.expires_after = expires_after
         self.in_progress_timeout = in_progress_timeout
-        self.raise_on_missing_key = raise_on_missing_key
+        self.raise_on_no_key = raise_on_no_key
         self.cache = _LRU(local_cache)
         self.output_type = output_type
         self.clock = clock
@@ -166,13 +166,16 @@ class Idempotency:
         if not config.get().idempotency:
             return _Step()
         selected = self.key.select(data)
-        if missing(selected):
-            if self.raise_on_missing_key:
-                raise KeyMissingError(self.key.expression or "@")
+        if no_key(selected):
+            if self.raise_on_no_key:
+                raise NoKeyError(self.key.expression or "@", selected)
+            _outcome("no_key")
             _warn.once(
-                f"idempotency-missing-{self.identity}",
-                "lambda_observe: idempotency key %r selected nothing for %s; running without idempotency",
-                self.key.expression,
+                f"idempotency-no-key-{self.identity}",
+                "lambda_observe: idempotency key expression %r selected no key (%s) for %s; running without "
+                "idempotency (said once per function; raise_on_no_key=True raises NoKeyError instead)",
+                self.key.expression or "@",
+                reprlib.repr(selected),
                 self.identity,
             )
             return _Step()
@@ -209,7 +212,7 @@ class Idempotency:
                 "lambda_observe: could not delete idempotency record %s after a failure (%s); a retry can run "
                 "once its in-progress expiry passes",
                 record.key,
-                exc,
+                clean(f"{type(exc).__name__}: {exc}"),
             )
 
     def succeeded(self, step: _Step, result: Any) -> Any:
@@ -226,7 +229,11 @@ class Idempotency:
         try:
             self.store.complete(record.key, record.attempt, text, expiry)
         except Exception as exc:  # the work is done: return it; duplicates wait out the in-progress window
-            _LOG.error("lambda_observe: could not record the result for idempotency key %s: %s", record.key, exc)
+            _LOG.error(
+                "lambda_observe: could not record the result for idempotency key %s: %s",
+                record.key,
+                clean(f"{type(exc).__name__}: {exc}"),
+            )
             return result
         self.cache.put(
             Record(record.key, COMPLETED, expiry, record.in_progress_expiry, record.payload_hash, text, record.attempt)
@@ -263,7 +270,7 @@ class Idempotency:
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(getattr(store, "name", type(store).__name__), f"{type(exc).__name__}: {exc}") from exc
+            raise StoreError(getattr(store, "name", type(store).__name__), f"{type(exc).__name__}: {exc}") from None
 
     def _answer(self, existing: Record, payload_hash: str | None) -> Any:
         if payload_hash is not None and existing.payload_hash is not None and existing.payload_hash != payload_hash:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from .. import _invocation
 from ._core import Idempotency
+from ._keys import as_data
 
 __all__ = ["idempotent", "idempotent_function"]
 
@@ -22,11 +23,19 @@ _OPTIONS = frozenset(
         "store",
         "expires_after",
         "in_progress_timeout",
-        "raise_on_missing_key",
+        "raise_on_no_key",
         "local_cache",
         "output_type",
     }
 )
+
+
+def _options(given: dict[str, Any]) -> dict[str, Any]:
+    """The keyword options for :class:`Idempotency`; ``raise_on_missing_key`` is the old name."""
+    options = {name: value for name, value in given.items() if name in _OPTIONS}
+    if given.get("raise_on_missing_key") is not None:
+        options["raise_on_no_key"] = bool(given["raise_on_missing_key"]) or bool(options["raise_on_no_key"])
+    return options
 
 
 def _identity(fn: Callable[..., Any]) -> str:
@@ -55,7 +64,8 @@ def idempotent(
     store: Any = None,
     expires_after: float = 3600.0,
     in_progress_timeout: float | None = None,
-    raise_on_missing_key: bool = False,
+    raise_on_no_key: bool = False,
+    raise_on_missing_key: bool | None = None,
     local_cache: int = 0,
     output_type: type[Any] | None = None,
 ) -> Any:
@@ -70,9 +80,16 @@ def idempotent(
     result is kept (seconds). The in-progress window is the invocation's remaining time,
     capped by ``in_progress_timeout``. ``local_cache``: keep this many completed records in
     process. ``output_type``: rebuild stored results as this dataclass or pydantic model.
+
+    A key that selects *no key* (``None``, ``""``, ``[]``, ``{}``, or only such values, as a
+    multiselect over absent fields gives) runs the handler without idempotency, with one WARNING
+    naming the expression; ``raise_on_no_key=True`` raises :class:`NoKeyError` instead
+    (``raise_on_missing_key`` is its old name). A result that cannot be stored raises
+    :class:`ResultNotSerializableError` (the handler ran; its value is on ``.result``) and
+    releases the record.
     """
 
-    options = {name: value for name, value in locals().items() if name in _OPTIONS}
+    options = _options(locals())
 
     def decorate(handler: F) -> F:
         state = Idempotency(_identity(handler), **options)
@@ -107,7 +124,8 @@ def idempotent_function(
     store: Any = None,
     expires_after: float = 3600.0,
     in_progress_timeout: float | None = None,
-    raise_on_missing_key: bool = False,
+    raise_on_no_key: bool = False,
+    raise_on_missing_key: bool | None = None,
     local_cache: int = 0,
     output_type: type[Any] | None = None,
 ) -> Any:
@@ -118,7 +136,7 @@ def idempotent_function(
     functions; the other options are those of :func:`idempotent`.
     """
 
-    options = {name: value for name, value in locals().items() if name in _OPTIONS}
+    options = _options(locals())
 
     def decorate(func: F) -> F:
         signature = inspect.signature(func)
@@ -131,14 +149,7 @@ def idempotent_function(
 
         def selected(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             bound = signature.bind_partial(*args, **kwargs)
-            value = bound.arguments.get(arg)
-            from . import _serialize
-
-            if value is not None and not isinstance(value, (dict, list, str, int, float, bool)):
-                import json
-
-                value = json.loads(_serialize.dumps(value))
-            return value
+            return as_data(bound.arguments.get(arg))
 
         if inspect.iscoroutinefunction(func):
 

@@ -1,4 +1,18 @@
-"""Results are stored as JSON, never pickled. Dataclasses and pydantic models are supported."""
+"""Results are stored as JSON, never pickled. Dataclasses and pydantic models are supported.
+
+Replay forms: JSON types come back as they went in; a tuple as a list; a set as a sorted list
+(items of mixed types grouped by type name, then ordered by repr); a date or datetime as its
+ISO string; a UUID as its string; a dataclass as a dict (or as ``output_type``); a pydantic
+model as its ``model_dump(mode="json")`` (or as ``output_type``).
+
+A :class:`~decimal.Decimal` comes back as the same Decimal, special values included: a result
+holding one is stored in a tagged form (text starting with ``~``, which JSON never starts with)
+where each Decimal is ``{"~d": "<its str>"}`` and every dict key that starts with ``~`` gains one
+more ``~``, so no dict of yours is ever read back as a Decimal.
+
+Anything else (bytes, NaN or infinite floats, ints over Python's 4,300-digit limit, cycles,
+data nested too deeply, objects JSON does not know) raises :class:`ResultNotSerializableError`.
+"""
 
 from __future__ import annotations
 
@@ -13,37 +27,99 @@ from .errors import ResultNotSerializableError
 
 __all__ = ["dumps", "loads"]
 
+_TAGGED = "~"
+_DECIMAL = "~d"
 
-def _default(obj: Any) -> Any:
+
+class _HasDecimal(Exception):
+    """Raised from the fast path the first time a Decimal is met."""
+
+
+def _convert(obj: Any) -> Any:
+    """One step towards JSON for a value ``json`` does not know (never a Decimal)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     dump = getattr(obj, "model_dump", None)  # pydantic v2
-    if callable(dump):
+    if callable(dump) and not isinstance(obj, type):
         return dump(mode="json")
-    if isinstance(obj, decimal.Decimal):
-        return int(obj) if obj == obj.to_integral_value() else float(obj)
     if isinstance(obj, (datetime.datetime, datetime.date)):
         return obj.isoformat()
     if isinstance(obj, uuid.UUID):
         return str(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:  # mixed types: grouped by type name, then by repr, so the order is stable
+            return sorted(obj, key=_mixed_order)
+    if isinstance(obj, tuple):
         return list(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
-def dumps(value: Any) -> str:
-    """The result as JSON; :class:`ResultNotSerializableError` says what could not be stored."""
+def _mixed_order(item: Any) -> tuple[str, str]:
     try:
-        return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        return type(item).__name__, repr(item)
+    except Exception:  # an int past the str-conversion limit; it fails to store anyway
+        return type(item).__name__, ""
+
+
+def _fast_default(obj: Any) -> Any:
+    if isinstance(obj, decimal.Decimal):
+        raise _HasDecimal
+    return _convert(obj)
+
+
+def _tag(obj: Any) -> Any:
+    """A copy of ``obj`` with each Decimal tagged and each ``~`` key escaped (see the module doc)."""
+    if isinstance(obj, decimal.Decimal):
+        return {_DECIMAL: str(obj)}
+    if isinstance(obj, dict):
+        return {(_TAGGED + k if isinstance(k, str) and k.startswith(_TAGGED) else k): _tag(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_tag(v) for v in obj]
+    if obj is None or isinstance(obj, (str, int, float)):
+        return obj
+    return _tag(_convert(obj))
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and _DECIMAL in obj and isinstance(obj[_DECIMAL], str):
+        return decimal.Decimal(obj[_DECIMAL])
+    return {(k[1:] if k.startswith(_TAGGED) else k): v for k, v in obj.items()}
+
+
+def dumps(value: Any) -> str:
+    """The result as stored text; :class:`ResultNotSerializableError` says what could not be stored.
+
+    Every failure takes this one path, whatever the encoder raised (TypeError, ValueError,
+    OverflowError, decimal.InvalidOperation, RecursionError...).
+    """
+    try:
+        try:
+            return json.dumps(value, default=_fast_default, separators=(",", ":"), allow_nan=False)
+        except _HasDecimal:
+            return _TAGGED + json.dumps(_tag(value), separators=(",", ":"), allow_nan=False)
+    except Exception as exc:
+        reason = (
+            "it is nested too deeply or refers to itself"
+            if isinstance(exc, RecursionError)
+            else f"{type(exc).__name__}: {exc}"
+        )
         raise ResultNotSerializableError(
-            f"the result cannot be stored as JSON ({exc}); return JSON types, a dataclass or a pydantic model"
+            f"the result cannot be stored ({reason}); expected JSON types (no NaN or infinite floats, no bytes), "
+            "Decimals, dates, sets, tuples, a dataclass or a pydantic model",
+            result=value,
         ) from exc
 
 
 def loads(text: str | None, output_type: type[Any] | None = None) -> Any:
     """The stored result, rebuilt as ``output_type`` (a dataclass or pydantic model) if given."""
-    value = None if text is None else json.loads(text)
+    if text is None:
+        value = None
+    elif text.startswith(_TAGGED):
+        value = json.loads(text[1:], object_hook=_untag)
+    else:
+        value = json.loads(text)
     if output_type is None or value is None:
         return value
     validate = getattr(output_type, "model_validate", None)

@@ -5,17 +5,24 @@
     IdempotencyError                  base of everything below
     ├── AlreadyInProgressError        a duplicate arrived while the first is still running
     ├── PayloadMismatchError          same key, different payload (per ``validate``)
-    ├── KeyMissingError               the key expression selected nothing (raise_on_missing_key)
-    ├── ResultNotSerializableError    the handler's result cannot be stored as JSON
+    ├── KeyMissingError               the key expression selected nothing
+    │   └── NoKeyError                ... raised with raise_on_no_key=True (None, "", [], {}, all-null)
+    ├── KeyExpressionError            (also a ValueError) the key/validate expression is invalid, calls an
+    │                                 unknown function, or cannot be evaluated on this event
+    ├── ResultNotSerializableError    the function's result cannot be stored; the record was released
     └── StoreError                    the store could not be reached or answered wrongly
 """
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "AlreadyInProgressError",
     "IdempotencyError",
+    "KeyExpressionError",
     "KeyMissingError",
+    "NoKeyError",
     "PayloadMismatchError",
     "ResultNotSerializableError",
     "StoreError",
@@ -53,18 +60,49 @@ class KeyMissingError(IdempotencyError):
         self.expression = expression
         super().__init__(
             f"the idempotency key expression {expression!r} selected nothing from the event; "
-            "expected a value there (or pass raise_on_missing_key=False to run without idempotency)"
+            "expected a value there (or pass raise_on_no_key=False to run without idempotency)"
         )
 
 
+class NoKeyError(KeyMissingError):
+    """The key expression selected no key (``None``, ``""``, ``[]``, ``{}`` or only such values)."""
+
+    def __init__(self, expression: str, selected: object = None) -> None:
+        self.selected = selected  # only None, "" and empty containers: nothing of the event's data
+        got = reprlib.repr(selected)
+        Exception.__init__(
+            self,
+            f"the idempotency key expression {expression!r} selected no key from the event (got {got}); "
+            "expected a non-empty value (a string, a number, or a list/object holding at least one); "
+            "pass raise_on_no_key=False to run such events without idempotency",
+        )
+        self.expression = expression
+
+
+class KeyExpressionError(IdempotencyError, ValueError):
+    """A key or validate expression is invalid, or cannot be evaluated on this event."""
+
+
 class ResultNotSerializableError(IdempotencyError):
-    """The result is not JSON; the record was removed so a retry can run."""
+    """The function's result cannot be stored; the record was released so a retry can run.
+
+    The function did run: its return value is kept on ``result``.
+    """
+
+    def __init__(self, message: str, result: object = None) -> None:
+        self.result = result
+        super().__init__(message)
 
 
 class StoreError(IdempotencyError):
     """The store failed; the handler did not run (or its result could not be recorded)."""
 
-    def __init__(self, store: str, reason: str) -> None:
-        self.store = store
-        self.reason = reason
-        super().__init__(f"idempotency store {store} failed: {reason}")
+    def __init__(self, store: str, reason: str, secrets: tuple[str, ...] = ()) -> None:
+        from ._secrets import clean  # credentials never reach a message, whoever builds the error
+
+        self.store = clean(store, secrets)
+        self.reason = clean(reason, secrets)
+        super().__init__(f"idempotency store {self.store} failed: {self.reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.store, self.reason))

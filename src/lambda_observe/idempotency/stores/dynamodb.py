@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._record import COMPLETED, IN_PROGRESS, Record
+from .._secrets import safe_url, secrets_of
 from ..errors import StoreError
 
 __all__ = ["DynamoDBStore"]
@@ -34,10 +35,19 @@ class DynamoDBStore:
             raise ValueError("DynamoDBStore needs a table name")
         self.table = table
         self.region = region
-        self.endpoint_url = endpoint_url
+        self._endpoint_url = endpoint_url
+        self._secrets = secrets_of(endpoint_url)
         self.key_attr = key_attr
         self.name = f"dynamodb://{table}"
         self._client = client
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint without its credentials (the store keeps the real one to itself)."""
+        return safe_url(self._endpoint_url) if self._endpoint_url else None
+
+    def __repr__(self) -> str:
+        return f"DynamoDBStore({self.table!r}, region={self.region!r}, endpoint_url={self.endpoint_url!r})"
 
     def _dynamodb(self) -> Any:
         if self._client is None:
@@ -49,12 +59,17 @@ class DynamoDBStore:
 
             # The store builds every request itself, so botocore's client-side parameter validation only
             # re-checks our own code: without it, a call costs about 8% fewer client instructions.
-            self._client = boto3.client(
-                "dynamodb",
-                region_name=self.region,
-                endpoint_url=self.endpoint_url,
-                config=Config(parameter_validation=False),
-            )
+            try:
+                self._client = boto3.client(
+                    "dynamodb",
+                    region_name=self.region,
+                    endpoint_url=self._endpoint_url,
+                    config=Config(parameter_validation=False),
+                )
+            except Exception as exc:  # a bad endpoint or no region: botocore's text may repeat the URL
+                raise StoreError(
+                    self.name, f"cannot create the client: {type(exc).__name__}: {exc}", self._secrets
+                ) from None
         return self._client
 
     def _call(self, what: str, **kwargs: Any) -> Any:
@@ -65,7 +80,8 @@ class DynamoDBStore:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
             if code == "ConditionalCheckFailedException":
                 raise
-            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}") from exc
+            # Not chained: botocore's exception (and its context) may hold the endpoint URL.
+            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}", self._secrets) from None
 
     def _item_to_record(self, key: str, item: dict[str, Any]) -> Record:
         def text(name: str) -> str | None:
@@ -123,7 +139,7 @@ class DynamoDBStore:
                 return self._item_to_record(record.key, old)
             existing = self.get(record.key)  # an endpoint that does not return ALL_OLD
             if existing is None:
-                raise StoreError(self.name, "conditional put failed but no record exists") from exc
+                raise StoreError(self.name, "conditional put failed but no record exists") from None
             return existing
 
     def get(self, key: str) -> Record | None:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from .._record import Record
+from .._secrets import safe_url, secrets_of
 from ..errors import StoreError
 
 __all__ = ["RedisStore"]
@@ -43,12 +44,21 @@ class RedisStore:
     def __init__(self, url: str | None = None, client: Any = None, prefix: str = "idempotency:") -> None:
         if client is None and not url:
             raise ValueError("RedisStore needs a url ('redis://host:port/db') or a redis client")
-        self.url = url
-        self.name = url or "redis"
+        self._url = url
+        self._secrets = secrets_of(url)
+        self.name = safe_url(url) if url else "redis"
         self.prefix = prefix
         self._client = client
         self._takeover: Any = None
         self._if_owner: Any = None
+
+    @property
+    def url(self) -> str | None:
+        """The URL without its credentials (the store keeps the real one to itself)."""
+        return self.name if self._url else None
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.name!r}, prefix={self.prefix!r})"
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -56,7 +66,10 @@ class RedisStore:
                 import redis
             except ImportError:
                 raise StoreError(self.name, "the redis package is not installed: pip install 'lambda-observe[redis]'")
-            self._client = redis.Redis.from_url(str(self.url), socket_timeout=5, socket_connect_timeout=5)
+            try:
+                self._client = redis.Redis.from_url(str(self._url), socket_timeout=5, socket_connect_timeout=5)
+            except Exception as exc:  # a malformed URL: say so without repeating it
+                raise StoreError(self.name, f"{type(exc).__name__}: {exc}", self._secrets) from None
         if self._takeover is None:
             self._takeover = self._client.register_script(_TAKEOVER)
             self._if_owner = self._client.register_script(_IF_OWNER)
@@ -68,7 +81,8 @@ class RedisStore:
         except StoreError:
             raise
         except Exception as exc:  # redis.exceptions.* and socket errors
-            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}") from exc
+            # Not chained: the client's exception (and its context) may hold the URL.
+            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}", self._secrets) from None
 
     @staticmethod
     def _ttl_ms(record: Record, now: float) -> int:

@@ -1,16 +1,60 @@
-"""The embedded default: one SQLite file, safe across processes on one machine."""
+"""The embedded default: one SQLite file, safe across processes on one machine.
+
+The default file lives in a directory of the user's own under the temp dir
+(``lambda_observe-<uid>``, mode 0700); a directory there that someone else owns, that is a
+symlink, or that others can write to is refused. The database file is created 0600, and its
+``-wal`` and ``-shm`` files are created under a 0077 umask (SQLite also gives them the
+database file's mode).
+"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
+import tempfile
 import threading
 from pathlib import Path
 
 from .._record import COMPLETED, IN_PROGRESS, Record
+from .._secrets import safe_url
 from ..errors import StoreError
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "default_path"]
+
+_FILE = "idempotency.sqlite3"
+
+
+def _uid() -> int | str:
+    getuid = getattr(os, "getuid", None)
+    return getuid() if getuid is not None else os.environ.get("USERNAME", "user")
+
+
+def default_path() -> str:
+    """``<tempdir>/lambda_observe-<uid>/idempotency.sqlite3``; the directory made (0700) or checked.
+
+    Raises :class:`StoreError` when the directory belongs to someone else, is a symlink or is
+    writable by group or others.
+    """
+    directory = os.path.join(tempfile.gettempdir(), f"lambda_observe-{_uid()}")
+    where = f"sqlite:///{directory}"
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(where, f"cannot create the directory: {exc.strerror}") from None
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise StoreError(where, "expected a directory of our own there, found a symlink or a file; remove it")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise StoreError(where, f"the directory belongs to uid {info.st_uid}, not to us ({os.getuid()}); remove it")
+    if info.st_mode & 0o022:
+        raise StoreError(
+            where, f"the directory is writable by others (mode {stat.S_IMODE(info.st_mode):o}); expected 0700"
+        )
+    return os.path.join(directory, _FILE)
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -38,7 +82,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
-        self.name = f"sqlite:///{self.path}"
+        self.name = safe_url(f"sqlite:///{self.path}")  # unchanged unless it looks like it holds a secret
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._lock = threading.Lock()
@@ -46,18 +90,32 @@ class SQLiteStore:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
             try:
-                if self.path != ":memory:":
-                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                # Our own bookkeeping is not the user's SQL: bypass a patch("sqlite3") wrapper.
-                connect = getattr(sqlite3.connect, "__wrapped__", sqlite3.connect)
-                conn = connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(_SCHEMA)
-            except sqlite3.Error as exc:
-                raise StoreError(self.name, f"cannot open the database: {exc}") from exc
+                conn = self._open()
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(self.name, f"cannot open the database: {exc}") from None
             self._conn, self._pid = conn, os.getpid()
         return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Create the file 0600 ourselves (never through a symlink); an existing file keeps its mode.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+        # Our own bookkeeping is not the user's SQL: bypass a patch("sqlite3") wrapper.
+        connect = getattr(sqlite3.connect, "__wrapped__", sqlite3.connect)
+        previous = os.umask(0o077)  # -wal and -shm are created by the statements below
+        try:
+            conn = connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(_SCHEMA)
+        finally:
+            os.umask(previous)
+        return conn
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.name!r})"
 
     def _run(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         with self._lock:
