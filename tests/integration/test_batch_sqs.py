@@ -208,3 +208,46 @@ def test_fifo_queue_keeps_order_across_a_failure(sqs):
     outcomes = deliver(sqs, url, arn, handler)
     assert processed == [0, 1, 2, 3, 4, 5]
     assert outcomes[0] == {"received": 6, "failed": 3}
+
+
+def load_example() -> Any:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "sqs-consumer" / "app.py"
+    spec = importlib.util.spec_from_file_location(f"sqs_consumer_app_{uuid.uuid4().hex[:6]}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_consumer_on_a_real_queue(sqs, lambda_env, assert_valid):
+    """examples/sqs-consumer: a bad order goes to the DLQ, a redelivered order is fulfilled once, and each
+    message has its subsegment under the handler."""
+    from lambda_observe.idempotency import _records
+
+    _records.forget()
+    app = load_example()
+    name = f"example-{uuid.uuid4().hex[:8]}"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": "3"})
+    url = sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    bodies = [{"order_id": "a", "amount": 5}, {"order_id": "b", "amount": -1}, {"order_id": "a", "amount": 5}]
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    fulfilled: list[str] = []
+    real = app.fulfil
+
+    def counting(record: dict[str, Any]) -> Any:
+        result = real(record)
+        fulfilled.append(result["order_id"])
+        return result
+
+    app.fulfil = counting  # the handler looks fulfil up at call time; idempotency keys on the handler's identity
+    deliver(sqs, url, queue_arn(sqs, url), app.handler)
+    assert fulfilled == ["a"]
+    assert [json.loads(m["Body"])["order_id"] for m in receive(sqs, dlq_url)] == ["b"]
+    records = [d for d in lambda_env.documents() if d["name"] == "## record"]
+    assert_valid(records)
+    assert {d["annotations"]["event_source"] for d in records} == {"aws:sqs"}
