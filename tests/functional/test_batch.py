@@ -239,3 +239,16 @@ def test_the_property_catches_a_fifo_batch_run_as_standard(monkeypatch):
     monkeypatch.setattr("lambda_observe.batch.read", lambda event: real(event)._replace(fifo=False))
     with pytest.raises(AssertionError):
         check("fifo", 6, {1, 3})
+
+
+def test_async_record_errors_carry_no_context_of_ours():
+    """An async record's exception reaches the report unchanged: no lambda_observe exception chained to it."""
+    event = batch_events.sqs([{"n": 1}])
+
+    async def handler(record: dict[str, Any]) -> None:
+        raise LookupError("not found")
+
+    with pytest.raises(AllRecordsFailedError) as caught:
+        process_partial_response(event, handler)
+    ((_, exc),) = caught.value.failures
+    assert isinstance(exc, LookupError) and exc.__context__ is None and exc.__cause__ is None
