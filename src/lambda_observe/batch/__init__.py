@@ -32,12 +32,25 @@ Response = dict[str, list[dict[str, str]]]
 
 
 def _is_async(fn: Any) -> bool:
-    import inspect
+    """Is ``fn`` an ``async def`` function (also through partial, bound method or ``__call__``)?
 
-    if inspect.iscoroutinefunction(fn):
+    Read from the code flags, so the batch's hot path does not import :mod:`inspect`.
+    """
+    import functools
+    import sys
+
+    target = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__func__", target)
+    code = getattr(target, "__code__", None)
+    if code is None:  # a callable object: its class's __call__
+        call = getattr(type(target), "__call__", None)  # noqa: B004
+        code = getattr(getattr(call, "__func__", call), "__code__", None)
+    if code is not None and code.co_flags & 0x80:  # CO_COROUTINE
         return True
-    call = getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
-    return call is not None and not inspect.isfunction(fn) and inspect.iscoroutinefunction(call)
+    inspect = sys.modules.get("inspect")  # markcoroutinefunction() and the like, when inspect is loaded anyway
+    return inspect is not None and bool(inspect.iscoroutinefunction(fn))
 
 
 def _prepare(
