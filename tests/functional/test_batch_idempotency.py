@@ -143,6 +143,7 @@ def test_outcomes_are_per_record_in_traces_and_logs(lambda_env):
     stream = io.StringIO()
     setup_logging(stream=stream, force=True)
     handler(orders(("a", 1)), LambdaContext())
+    assert len(lambda_env.documents(2)) == 2  # the first invocation's documents are in before clearing
     lambda_env.collector.clear()
     handler(orders(("a", 1), ("b", 2)), LambdaContext())
     spans = [d for d in lambda_env.documents(3) if d["name"] == "## record"]
