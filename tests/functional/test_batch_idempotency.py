@@ -153,3 +153,11 @@ def test_outcomes_are_per_record_in_traces_and_logs(lambda_env):
     assert [line.get("idempotency") for line in shipping] == ["miss", "miss"]
     done = [line for line in lines if line["message"] == "batch done"]
     assert len(done) == 2 and all("idempotency" not in line for line in done)
+
+
+def test_a_bad_key_expression_is_refused_before_any_record_runs(lambda_env):
+    """An invalid JMESPath key is a ValueError from the call itself; no record runs."""
+    runs: list[Any] = []
+    with pytest.raises(ValueError, match="not valid JMESPath"):
+        process_partial_response(orders(("a", 1)), runs.append, idempotent_key="body.[", store=InMemoryStore())
+    assert runs == []
