@@ -98,7 +98,17 @@ def test_empty_batch_reports_nothing():
 
 @pytest.mark.parametrize(
     "event",
-    [None, [], "Records", {"foo": 1}, {"Records": "x"}, "s3Event.json", "snsEvent.json", "apiGatewayProxyEvent.json"],
+    [
+        None,
+        [],
+        "Records",
+        {"foo": 1},
+        {"Records": "x"},
+        {"Records": ["x"]},
+        "s3Event.json",
+        "snsEvent.json",
+        "apiGatewayProxyEvent.json",
+    ],
 )
 def test_not_a_batch_is_a_type_error_naming_the_sources(event):
     """Anything but an SQS, Kinesis or DynamoDB batch is a TypeError naming the sources accepted."""

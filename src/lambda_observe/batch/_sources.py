@@ -49,7 +49,9 @@ def read(event: Any) -> Batch:
     spec = SOURCES.get(first) if isinstance(first, str) else None
     if spec is None or not isinstance(first, str):
         head = records[0]
-        seen = (head.get("eventSource") or head.get("EventSource")) if isinstance(head, dict) else type(head).__name__
+        if not isinstance(head, dict):
+            raise TypeError(f"process_partial_response(): {_EXPECTED}; got a record that is a {type(head).__name__}")
+        seen = head.get("eventSource") or head.get("EventSource")
         raise TypeError(f"process_partial_response(): {_EXPECTED}; got a record with eventSource {seen!r}")
     path, id_key = spec
     source: str = first
