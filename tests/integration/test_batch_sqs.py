@@ -99,7 +99,10 @@ def deliver(sqs: Any, url: str, arn: str, handler: Any, rounds: int = 20) -> lis
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
         back = [m for m in messages if m["MessageId"] in failed]
-        if back:  # what the visibility timeout would do later, now (ChangeMessageVisibility to 0)
+        # What the visibility timeout would do later, now (ChangeMessageVisibility to 0). Receiving with
+        # VisibilityTimeout=0 instead works for a standard queue, but moto 5.2.5 then hands back only the
+        # last in-flight message of a FIFO group (it keeps the group pending while others are in flight).
+        if back:
             sqs.change_message_visibility_batch(
                 QueueUrl=url,
                 Entries=[
