@@ -290,6 +290,81 @@ def idempotency(rounds: int, n: int) -> dict[str, Any]:
         server.wait(timeout=10)
 
 
+def batch(rounds: int) -> dict[str, Any]:
+    """SQS batches of 10 and 100 records: lambda_observe.batch vs Powertools' BatchProcessor + Tracer + Logger.
+
+    Per-record overhead = (stack - bare loop) / records, taken within each round (its stacks ran back to
+    back); the marginal cost per record is the slope between the 10- and 100-record batches, which leaves
+    out what each invocation pays once (the handler's subsegment, its log context).
+    """
+    stacks = ("bare", "lambda_observe", "powertools")
+    runs: list[dict[str, dict[str, Any]]] = []
+    with Sink() as sink:
+        for r in range(rounds):
+            order = stacks if r % 2 == 0 else stacks[::-1]
+            runs.append({s: worker(["benchmarks.stacks.batch", s, sink.address, "3"]) for s in order})
+            print(f"  batch round {r + 1}/{rounds}", file=sys.stderr)
+    result: dict[str, Any] = {"rounds": rounds}
+    for clock in ("us", "cpu_us"):
+        per_round = [
+            {s: {n: statistics.median(run[s][f"{clock}_{n}"]) for n in (10, 100)} for s in stacks} for run in runs
+        ]
+        overhead = {s: [(x[s][100] - x["bare"][100]) / 100 for x in per_round] for s in stacks}
+        marginal = {s: [(x[s][100] - x[s][10]) / 90 - (x["bare"][100] - x["bare"][10]) / 90 for x in per_round]
+                    for s in stacks}  # fmt: skip
+        result[clock] = {
+            "per_invocation_100": {s: stats([v for run in runs for v in run[s][f"{clock}_100"]]) for s in stacks},
+            "per_record_overhead": {s: stats(overhead[s]) for s in stacks},
+            "marginal_per_record": {s: stats(marginal[s]) for s in stacks},
+            "ratio_vs_powertools": _ratios(overhead["lambda_observe"], overhead["powertools"]),
+            "marginal_ratio_vs_powertools": _ratios(marginal["lambda_observe"], marginal["powertools"]),
+        }
+    return result
+
+
+def _ratios(ours: list[float], theirs: list[float]) -> dict[str, float]:
+    return stats([a / b for a, b in zip(ours, theirs, strict=True)])
+
+
+def _batch_lines(b: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## 6. Batches: a 100-record SQS batch",
+        "",
+        "`benchmarks/stacks/batch.py`: each record decodes its JSON body and does a small sum. lambda_observe:",
+        "`@traced` + `lambda_observe.batch.process_partial_response` (a `## record` subsegment and a `message_id`",
+        "log key per record, one INFO line per record). Powertools: `BatchProcessor` + `process_partial_response`,",
+        "`Tracer` (`capture_lambda_handler`, `capture_method(capture_response=False)` on the record handler: a",
+        "subsegment per record) and `Logger` (`inject_lambda_context`, `append_keys(message_id=...)`, one INFO",
+        "line per record). Bare: a plain loop over the records collecting failures. Per-record overhead =",
+        f"(stack - bare) / 100, per round, then the median (min-max) over {b['rounds']} interleaved rounds;",
+        "marginal = the slope between 10- and 100-record batches over the bare loop's slope.",
+        "",
+        "| stack | µs per 100-record invocation | per-record overhead µs | marginal per record µs | CPU per-record "
+        "overhead µs |",
+        "|---|---|---|---|---|",
+    ]
+    wall, cpu = b["us"], b["cpu_us"]
+    for s in ("bare", "lambda_observe", "powertools"):
+        inv, over, marg, cover = (
+            wall["per_invocation_100"][s],
+            wall["per_record_overhead"][s],
+            wall["marginal_per_record"][s],
+            cpu["per_record_overhead"][s],
+        )
+        lines.append(
+            f"| {s} | {_us(inv['median'])} ({_us(inv['min'])}-{_us(inv['max'])}) | {_us(over['median'])} | "
+            f"{_us(marg['median'])} | {_us(cover['median'])} |"
+        )
+    r, m, c = wall["ratio_vs_powertools"], wall["marginal_ratio_vs_powertools"], cpu["ratio_vs_powertools"]
+    lines += [
+        "",
+        f"Per-record overhead, lambda_observe / Powertools: **{_ratio(r)}** by wall clock, {_ratio(c)} by CPU time,",
+        f"{_ratio(m)} for the marginal cost per record (target: at most 0.5x).",
+    ]
+    return lines
+
+
 def _table(client: Any) -> str:
     table = f"idem-{uuid.uuid4().hex[:8]}"
     client.create_table(
@@ -802,6 +877,8 @@ def render(data: dict[str, Any], command: str) -> str:
         f"| Powertools[tracer], built the same way | {sizes['powertools_tracer']:,} | 1.00x |",
         "",
     ]
+    if "batch" in data:
+        lines += [*_batch_lines(data["batch"])[1:], ""]
     return "\n".join(lines)
 
 
@@ -810,7 +887,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer"],
+        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer", "batch"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -843,6 +920,7 @@ def main() -> None:
         "cold": lambda: cold(rounds * 3),
         "logline": lambda: logline(rounds, 5000),
         "idempotency": lambda: idempotency(rounds * 2, 100),
+        "batch": lambda: batch(rounds * 2),
         "layer": layer_sizes,
         "instructions": instructions,
         "syscalls": syscalls,
