@@ -91,7 +91,10 @@ class XRayBackend:
         span.annotations[key] = value
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.metadata.setdefault(namespace, {})[key] = value
+        from .. import redact
+
+        engine = redact.get()
+        span.metadata.setdefault(namespace, {})[key] = redact.REDACTED if engine.secret(key) else engine(value)
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         if isinstance(span, Span):
