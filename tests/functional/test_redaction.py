@@ -89,7 +89,10 @@ def test_handler_exception_and_metadata_are_redacted_in_the_trace(lambda_env, ca
     (config,) = [ns["config"] for ns in doc["metadata"].values() if "config" in ns]
     assert config == {"db_password": R, "retries": 3, "url": f"redis://u:{R}@h/0"}
     (line,) = [json.loads(x) for x in out.splitlines()]
-    assert line["exception"]["type"] == "RuntimeError" and "postgresql://app:***REDACTED***@db" in line["exception"]["stack"]
+    assert (
+        line["exception"]["type"] == "RuntimeError"
+        and "postgresql://app:***REDACTED***@db" in line["exception"]["stack"]
+    )
 
 
 # Each case: a change to a real API Gateway event, and the secret it plants.
