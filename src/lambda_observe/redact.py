@@ -14,15 +14,17 @@ trace documents (exception causes, metadata, HTTP URLs, SQL connection strings) 
   exception message), the password of ``scheme://user:password@host`` URLs and DSNs, and the
   credentials after ``Bearer``/``Basic`` in a ``name: value`` header line.
 
-A string with none of ``=``, ``:`` or ``@`` is returned as it is, without running a regular
-expression: most log messages cost one character scan.
+Text is only scanned when it can hold a secret: a string with neither ``=`` nor ``:`` is
+returned after two character searches; one with a separator but no secret-looking word (``pass``,
+``token``, ``key``, ``auth``, ...; your patterns too) and no ``scheme://user:...@`` after one more
+search of its lower-cased copy. Only the rest goes through the full scan.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["DEFAULT_PATTERNS", "QUERY_PATTERNS", "REDACTED", "Redactor", "configure", "get", "reset"]
@@ -65,6 +67,9 @@ _VALUE = re.compile(
 )
 _USERINFO = re.compile(r"""(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>\S+)@""")
 _QUERY_START = frozenset("?&;")
+# Every default and query pattern matches a key containing one of these words (lower case): a
+# text with none of them (and no URL user info) holds no secret pair, and is not scanned further.
+_WORDS = re.compile(r"pass|pwd|secret|token|key|cred|sig|auth|cookie|jwt|session|identity|code")
 
 
 class Redactor:
@@ -86,6 +91,7 @@ class Redactor:
         self._default = default.search
         self._query = query.search
         self._user = user.search if user is not None else None
+        self._user_words = _loose(extra)
         self._keys: dict[str, int] = {}
 
     def _kind(self, key: str) -> int:
@@ -114,6 +120,8 @@ class Redactor:
         try:
             if "@" in text and "://" in text:
                 text = _USERINFO.sub(_userinfo, text)
+            elif _WORDS.search(text.lower()) is None and (self._user_words is None or not self._user_words(text)):
+                return text
             return self._pairs(text)
         except Exception:  # never let redaction break what it protects
             return REDACTED
@@ -187,6 +195,17 @@ class Redactor:
             if isinstance(parsed, (dict, list)):
                 return json.dumps(self._walk(parsed, depth + 1, False, ()), separators=(",", ":"))
         return self.text(data)
+
+
+def _loose(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """A test for text that may hold a key matching ``patterns`` (anchors dropped); None: none given."""
+    if not patterns:
+        return None
+    try:
+        found = re.compile("|".join(f"(?:{p.lstrip('^').rstrip('$')})" for p in patterns), re.IGNORECASE).search
+    except re.error:  # a pattern that needs its anchors: every text with a separator is scanned
+        return lambda text: True
+    return lambda text: found(text) is not None
 
 
 def _userinfo(m: re.Match[str]) -> str:
