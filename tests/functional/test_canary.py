@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +21,17 @@ from lambda_observe.testing import LambdaContext
 from tests.conftest import EVENTS, shared_event
 
 SAMPLES = sorted(p.name for p in EVENTS.glob("*.json"))
+
+
+@pytest.fixture(autouse=True)
+def keep_patch_requests_private() -> Iterator[None]:
+    """patch() in this process: forget the request afterwards so other tests see a fresh
+    patch() (the SDK's own patching is idempotent, so nothing is wrapped twice later)."""
+    from lambda_observe.tracing import patching
+
+    before = set(patching._REQUESTED)
+    yield
+    patching._REQUESTED.intersection_update(before)
 
 
 class Canaries:

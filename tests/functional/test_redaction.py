@@ -19,6 +19,17 @@ from tests.conftest import shared_event
 R = "***REDACTED***"
 
 
+@pytest.fixture(autouse=True)
+def keep_patch_requests_private() -> Iterator[None]:
+    """patch() in this process: forget the request afterwards so other tests see a fresh
+    patch() (the SDK's own patching is idempotent, so nothing is wrapped twice later)."""
+    from lambda_observe.tracing import patching
+
+    before = set(patching._REQUESTED)
+    yield
+    patching._REQUESTED.intersection_update(before)
+
+
 @contextlib.contextmanager
 def only_our_handler() -> Iterator[None]:
     """pytest's own log capture handlers re-raise formatting errors: take them off the root logger."""
