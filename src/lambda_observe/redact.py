@@ -193,7 +193,8 @@ class Redactor:
             except ValueError:
                 return self.text(data)
             if isinstance(parsed, (dict, list)):
-                return json.dumps(self._walk(parsed, depth + 1, False, ()), separators=(",", ":"))
+                hidden = self._walk(parsed, depth + 1, False, ())
+                return data if hidden == parsed else json.dumps(hidden, separators=(",", ":"))
         return self.text(data)
 
 

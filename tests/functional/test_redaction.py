@@ -4,6 +4,7 @@ read back from stdout and from the real UDP collector."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -79,9 +80,15 @@ def test_handler_exception_and_metadata_are_redacted_in_the_trace(lambda_env, ca
     """Our own cause (the handler's exception) and metadata go through the engine; the error log
     line (message, exception message, traceback) too."""
 
+    @dataclasses.dataclass
+    class User:
+        name: str
+        password: str
+
     @traced
     def handler(event, context):
         add_metadata("config", {"db_password": "METAPASS", "retries": 3, "url": "redis://u:METAURL@h/0"})
+        add_metadata("user", User("ann", "METAOBJ"))
         raise RuntimeError("login to postgresql://app:EXCPASS@db/orders failed, token=EXCTOKEN")
 
     with pytest.raises(RuntimeError, match="EXCPASS"):  # the handler's exception is not changed
@@ -90,7 +97,7 @@ def test_handler_exception_and_metadata_are_redacted_in_the_trace(lambda_env, ca
     assert_valid(docs)
     raw = b"".join(lambda_env.collector.datagrams).decode()
     out = capsys.readouterr().out
-    for secret in ("METAPASS", "METAURL", "EXCPASS", "EXCTOKEN"):
+    for secret in ("METAPASS", "METAURL", "METAOBJ", "EXCPASS", "EXCTOKEN"):
         assert secret not in raw, secret
         assert secret not in out, secret
     (doc,) = [d for d in docs if d.get("cause")]

@@ -116,6 +116,8 @@ def test_data_at_any_depth_json_bodies_and_cycles():
     assert out["loop"] == {"password": REDACTED, "me": "<circular reference>"}
     assert out["t"] == ["x", {"token": REDACTED}]
     assert data["a"] == [{"b": {"client_secret": "s1"}}]  # the caller's data is not changed
+    body = '{ "user": "ann",  "n": 1 }'
+    assert R({"body": body})["body"] is body  # a body with nothing to hide is kept byte for byte
 
 
 def test_extra_patterns_from_config_and_setup(monkeypatch):
