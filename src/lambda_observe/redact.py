@@ -66,6 +66,7 @@ _VALUE = re.compile(
     r"""|(?:(?:Bearer|Basic|Digest|Negotiate|Token|AWS4-HMAC-SHA256)\s+)?[^\s&;,'"<>()\[\]{}]+"""
 )
 _USERINFO = re.compile(r"""(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>\S+)@""")
+_LINE = re.compile(r"[^\r\n]+")
 _QUERY_START = frozenset("?&;")
 # Every default and query pattern matches a key containing one of these words (lower case): a
 # text with none of them (and no URL user info) holds no secret pair, and is not scanned further.
@@ -140,7 +141,9 @@ class Redactor:
             elif kind == 0:
                 continue
             end = m.end()
-            value = _VALUE.match(text, end)
+            # A cookie header holds several name=value pairs: hide the rest of its line.
+            cookie = "cookie" in m["key"].lower() and text[end : end + 1] not in ("'", '"', "\\")
+            value = (_LINE if cookie else _VALUE).match(text, end)
             if value is None:
                 continue
             found = value[0]

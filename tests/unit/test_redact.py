@@ -89,6 +89,8 @@ def test_query_only_names():
         ("host=db user=bob password=hunter2 dbname=app", f"host=db user=bob password={REDACTED} dbname=app"),
         ("Server=db;Uid=bob;Pwd='hunter2';", f"Server=db;Uid=bob;Pwd='{REDACTED}';"),
         ("a: b: c: token: x", f"a: b: c: token: {REDACTED}"),
+        ("Cookie: theme=dark; session=s1\nHost: h", f"Cookie: {REDACTED}\nHost: h"),
+        ('{"Cookie": "a=1; s=2", "Host": "h"}', f'{{"Cookie": "{REDACTED}", "Host": "h"}}'),
         ("at 12:00 the key: k stayed", "at 12:00 the key: k stayed"),
         ("nothing to see here", "nothing to see here"),
     ],
