@@ -56,12 +56,13 @@ def shared_event(name: str) -> dict[str, Any]:
 
 
 def reset_library() -> None:
-    from lambda_observe import _invocation, _warn, config
+    from lambda_observe import _invocation, _warn, config, redact
     from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS
     from lambda_observe.logs import _Setup
     from lambda_observe.tracing import _state
 
     config.reset()
+    redact.reset()
     _state.reset()
     _invocation.reset_process()
     _warn.forget()

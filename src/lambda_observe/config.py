@@ -21,7 +21,7 @@ LAMBDA_OBSERVE_LOG_EVENT                  false        log the incoming event (r
 LAMBDA_OBSERVE_LOG_ERRORS                 true         ``@traced`` logs an escaping exception once
 LAMBDA_OBSERVE_DEBUG_SAMPLE_RATE          0            share of invocations logged at DEBUG
 LAMBDA_OBSERVE_CORRELATION_ID_PATH        (auto)       JMESPath to the correlation id in the event
-LAMBDA_OBSERVE_REDACT_KEYS                (none)       extra key patterns to redact in logged events
+LAMBDA_OBSERVE_REDACT_KEYS                (none)       extra key patterns to redact (logs and traces)
 LAMBDA_OBSERVE_IDEMPOTENCY                true         ``false`` turns idempotency off (local work)
 LAMBDA_OBSERVE_IDEMPOTENCY_STORE          sqlite       store URL; unset = a SQLite file in /tmp
 LAMBDA_OBSERVE_HANDLER                    (none)       the original handler, for the zero-code wrapper

@@ -43,9 +43,10 @@ def trace_header(sampled: bool = True) -> str:
 
 def reset() -> None:
     """Forget configuration, backend and cold-start state (after changing the environment)."""
-    from . import _invocation, config
+    from . import _invocation, config, redact
     from .tracing import _state
 
     config.reset()
     _state.reset()
     _invocation.reset_process()
+    redact.reset()

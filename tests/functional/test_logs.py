@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import decimal
 import json
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from lambda_observe import append_keys, get_logger, propagate, setup_logging, traced
 from lambda_observe.logs import MAX_LINE_BYTES
+from lambda_observe.logs._formatter import RESERVED_KEYS
 from lambda_observe.testing import LambdaContext
 from tests.conftest import shared_event
 
@@ -245,19 +248,25 @@ def test_level_precedence(monkeypatch, env, expected):
 
 
 def test_debug_sampling_is_decided_per_invocation(lambda_env, capsys, monkeypatch):
-    """With a sample rate, some invocations log DEBUG and others do not; never all-or-nothing per process."""
+    """With a sample rate, each invocation draws once: those drawn under the rate log DEBUG, the
+    next one that is not is back at INFO (never all-or-nothing per process, never sticky)."""
+    import random
+
     monkeypatch.setenv("LAMBDA_OBSERVE_DEBUG_SAMPLE_RATE", "0.5")
+    draws = [0.1, 0.9, 0.9, 0.2, 0.3, 0.7, 0.49, 0.51, 0.0, 0.99] * 3
+    sequence = iter(draws)
+    monkeypatch.setattr(random, "random", lambda: next(sequence))
     log = get_logger("s")
 
     @traced
     def handler(event, context):
         log.debug("detail")
 
-    for _ in range(60):
+    debug_per_invocation = []
+    for _ in draws:
         handler({}, LambdaContext())
-    debug_lines = [line for line in lines(capsys) if line["level"] == "DEBUG"]
-    assert 5 < len(debug_lines) < 55
-    assert logging.getLogger().level == logging.INFO or len(debug_lines) > 0
+        debug_per_invocation.append(any(line["level"] == "DEBUG" for line in lines(capsys)))
+    assert debug_per_invocation == [draw < 0.5 for draw in draws]
 
 
 def test_event_logging_redacts_secrets(lambda_env, capsys, monkeypatch):
@@ -323,36 +332,111 @@ class Unprintable:
         return "Unprintable()"
 
 
+class Unrepresentable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def _cycle() -> dict[str, Any]:
+    loop: dict[str, Any] = {"n": 1}
+    loop["me"] = loop
+    return loop
+
+
+RESERVED = sorted(RESERVED_KEYS)
+VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=30)
+    | st.binary(max_size=10)
+    | st.builds(Unprintable)
+    | st.builds(Unrepresentable)
+    | st.builds(_cycle)
+    | st.sampled_from(["x" * 300_000, b"\xff" * 200_000])
+    | st.decimals(allow_nan=True)
+    | st.datetimes(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+MESSAGES = (
+    st.text(max_size=200)
+    | st.sampled_from(["%s %s", "%d", "%(missing)s", "100%", "%"])
+    | st.integers()
+    | st.none()
+    | st.binary(max_size=20)
+    | st.builds(Unprintable)
+    | st.builds(Unrepresentable)
+    | st.just(ValueError("boom"))
+    | st.lists(st.integers(), max_size=3)
+)
+ARGS = st.lists(st.integers() | st.text(max_size=5) | st.builds(Unprintable) | st.builds(Unrepresentable), max_size=3)
+# User keys: any text, the reserved keys and the LogRecord attributes included (those raise
+# KeyError in logging itself when given as extra=, so they go through append_keys instead).
+KEYS = st.text(min_size=1, max_size=10) | st.sampled_from(RESERVED)
+_RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+@contextlib.contextmanager
+def only_our_handler() -> Iterator[None]:
+    """pytest's own log capture handlers re-raise formatting errors: take them off the root logger."""
+    get_logger()
+    root = logging.getLogger()
+    others = [h for h in root.handlers if not getattr(h, "_lambda_observe_handler", False)]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
+def _log_hostile(message: Any, args: list[Any], extra: dict[str, Any], bound: dict[str, Any]) -> None:
+    log = get_logger("h")
+    safe_extra = {k: v for k, v in extra.items() if k not in _RECORD_ATTRS}
+    with only_our_handler(), append_keys(**bound):
+        log.info(message, *args, extra=safe_extra)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    message=st.text(max_size=200),
-    extra=st.dictionaries(
-        st.text(min_size=1, max_size=10).filter(
-            lambda k: (
-                k not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__ and k not in ("message", "asctime")
-            )
-        ),
-        st.recursive(
-            st.none()
-            | st.booleans()
-            | st.integers()
-            | st.floats()
-            | st.text(max_size=30)
-            | st.binary(max_size=10)
-            | st.just(Unprintable())
-            | st.decimals(allow_nan=True)
-            | st.datetimes(),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-            max_leaves=10,
-        ),
-        max_size=5,
-    ),
+    message=MESSAGES,
+    args=ARGS,
+    extra=st.dictionaries(KEYS, VALUES, max_size=5),
+    bound=st.dictionaries(KEYS, VALUES, max_size=3),
 )
-def test_any_message_and_extras_give_one_valid_line(capsys, message, extra):
-    """Whatever the message and extras: no exception, one valid JSON line within the limit."""
+def test_any_record_gives_exactly_one_valid_line(capsys, message, args, extra, bound):
+    """Non-str messages, bad % arguments, raising __str__/__repr__, reserved-key extras and bound
+    keys, huge values, bytes and cycles: exactly one JSON line that parses, within the limit,
+    with the formatter's own level, logger and timestamp, and nothing on stderr."""
     capsys.readouterr()
-    get_logger("h").info(message, extra=extra)
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1
+    _log_hostile(message, args, extra, bound)
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert len(out) == 1, captured
+    assert captured.err == ""
     assert len(out[0].encode()) <= MAX_LINE_BYTES
-    assert isinstance(json.loads(out[0]), dict)
+    line = json.loads(out[0])
+    assert isinstance(line, dict)
+    assert line["level"] == "INFO" and line["logger"] == "h" and line["timestamp"].endswith("Z")
+    assert isinstance(line["message"], str)
+
+
+def test_hostile_record_checks_fail_without_the_protections(capsys, monkeypatch):
+    """Companion: with the safe message rendering and the reserved-key merge switched off, the
+    same checks see the broken line and the overwritten level."""
+    from lambda_observe.logs import _formatter
+
+    monkeypatch.setattr(_formatter, "_message", lambda record: record.getMessage())
+    monkeypatch.setattr(_formatter, "_merge", lambda log_data, user: log_data.update(user))
+    _log_hostile(Unprintable(), [], {}, {})
+    captured = capsys.readouterr()
+    assert "Logging error" in captured.err or len(captured.out.splitlines()) != 1 or "no" in captured.out
+    _log_hostile("fine", [], {}, {"level": "FAKE"})
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["level"] == "FAKE"

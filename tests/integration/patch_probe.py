@@ -74,8 +74,12 @@ def main() -> None:
         @traced(logs=False)
         def handler(event: dict[str, Any], context: Any) -> str:
             for action in spec["do"]:
-                with subsegment(f"do {action}"):
-                    ACTIONS[action](spec, base)
+                try:
+                    with subsegment(f"do {action}"):
+                        ACTIONS[action](spec, base)
+                except Exception as exc:  # recorded as the block's cause; expected only where asked
+                    if type(exc).__name__ not in spec.get("expect_errors", ()):
+                        raise
             return "done"
 
         outside = spec.get("outside")
@@ -117,11 +121,27 @@ def _urls(base: str) -> list[str]:
     ]
 
 
+def _refused() -> str:
+    """A URL with a password in its user info and a token in its query, on a port nobody listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://probe:abc123@127.0.0.1:{port}/refused?token=abc123&page=2"
+
+
 def requests_calls(spec: dict[str, Any], base: str) -> None:
     import requests
 
     for url in _urls(base):
         requests.get(url, timeout=5)
+    try:
+        requests.get(_refused(), timeout=5)
+    except requests.ConnectionError:
+        pass
+    if spec.get("raise_for_status"):  # the error names the URL, query string included
+        requests.get(f"{base}/status/503?token=abc123", timeout=5).raise_for_status()
 
 
 def httpx_calls(spec: dict[str, Any], base: str) -> None:
@@ -130,6 +150,12 @@ def httpx_calls(spec: dict[str, Any], base: str) -> None:
     with httpx.Client() as client:
         for url in _urls(base):
             client.get(url, params=None)
+        try:
+            client.get(_refused())
+        except httpx.ConnectError:
+            pass
+        if spec.get("raise_for_status"):  # the error names the URL, query string included
+            client.get(f"{base}/status/503?token=abc123").raise_for_status()
 
 
 def sqlite_calls(spec: dict[str, Any], base: str) -> None:
@@ -141,11 +167,26 @@ def sqlite_calls(spec: dict[str, Any], base: str) -> None:
     conn.close()
 
 
+# Statements that fail with an error message quoting the secret back (the drivers' exceptions
+# become the cause of the SQL subsegment): PostgreSQL quotes the value it could not cast,
+# MariaDB quotes the text near a syntax error.
+POSTGRES_ECHO = "SELECT CAST('password=secretpw' AS integer)"
+MYSQL_ECHO = "SELEC 'password=secretpw'"
+
+
+def _echo_secret(conn: Any, statement: str) -> None:
+    try:
+        conn.cursor().execute(statement)
+    except Exception:
+        pass
+
+
 def psycopg_calls(spec: dict[str, Any], base: str) -> None:
     import psycopg
 
     conn = psycopg.connect(spec["pg_dsn"])  # `with connect() as conn` yields the unwrapped connection
     conn.cursor().execute("SELECT 1")
+    _echo_secret(conn, POSTGRES_ECHO)
     conn.close()
 
 
@@ -154,6 +195,7 @@ def psycopg2_calls(spec: dict[str, Any], base: str) -> None:
 
     conn = psycopg2.connect(spec["pg_dsn"])
     conn.cursor().execute("SELECT 1")
+    _echo_secret(conn, POSTGRES_ECHO)
     conn.close()
 
 
@@ -162,6 +204,7 @@ def pg8000_calls(spec: dict[str, Any], base: str) -> None:
 
     conn = pg8000.connect(user=spec["pg_user"], password="secretpw", host="127.0.0.1", port=5432, database="test")
     conn.cursor().execute("SELECT 1")
+    _echo_secret(conn, POSTGRES_ECHO)
     conn.close()
 
 
@@ -170,6 +213,7 @@ def pymysql_calls(spec: dict[str, Any], base: str) -> None:
 
     conn = pymysql.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw", database="test")
     conn.cursor().execute("SELECT 1")
+    _echo_secret(conn, MYSQL_ECHO)
     conn.close()
 
 
@@ -178,6 +222,7 @@ def mysql_calls(spec: dict[str, Any], base: str) -> None:
 
     conn = mysql.connector.connect(host="127.0.0.1", port=3306, user="lo_test", password="secretpw", database="test")
     conn.cursor().execute("SELECT 1")
+    _echo_secret(conn, MYSQL_ECHO)
     conn.close()
 
 

@@ -89,14 +89,32 @@ def test_patch_boto3_does_not_import_botocore():
 @pytest.mark.parametrize("library", ["requests", "httpx"])
 def test_http_calls_status_flags_secrets_and_ignore(library, assert_valid):
     """HTTP subsegments: method, URL, status; 5xx fault, 4xx error, 429 throttle; secret query
-    values never sent; ignored endpoints not traced; the other library stays untouched."""
+    values and user-info passwords never sent, in URLs or in the cause of a refused call;
+    ignored endpoints not traced; the other library stays untouched."""
     other = "httpx" if library == "requests" else "requests"
-    out = probe({"patch": [library], "do": [library, other], "ignore": ["*/health"]})
+    out = probe(
+        {
+            "patch": [library],
+            "do": [library, other],
+            "ignore": ["*/health"],
+            "raise_for_status": True,
+            "expect_errors": ["HTTPError", "HTTPStatusError"],
+        }
+    )
     assert_valid(out["docs"])
+    blocks = {d["name"]: d for d in out["docs"] if d["name"].startswith("do ")}
+    assert blocks[f"do {library}"]["cause"]["exceptions"][0]["message"].count("token=***REDACTED***") == 1
     http = subsegments(out)
-    assert len(http) == 4, [d["name"] for d in http]
+    refused = [d for d in http if "/refused" in d["http"]["request"]["url"]]
+    assert len(refused) == 1 and refused[0].get("fault") and refused[0]["cause"]["exceptions"]
+    # requests' patcher keeps the user info in the URL (hidden); httpx's leaves it out
+    assert refused[0]["http"]["request"]["url"].startswith(
+        ("http://probe:***REDACTED***@127.0.0.1:", "http://127.0.0.1:")
+    )
+    http = [d for d in http if d not in refused]
+    assert len(http) == 5, [d["name"] for d in http]
     by_status = {d["http"]["response"]["status"]: d for d in http}
-    assert set(by_status) == {200, 500, 404, 429}
+    assert set(by_status) == {200, 500, 404, 429, 503}
     assert by_status[500].get("fault") is True
     assert by_status[404].get("error") is True and not by_status[404].get("fault")
     assert by_status[429].get("throttle") is True
@@ -104,8 +122,10 @@ def test_http_calls_status_flags_secrets_and_ignore(library, assert_valid):
         assert doc["http"]["request"]["method"].upper() == "GET"
         assert doc["http"]["request"]["url"].startswith("http://127.0.0.1:")
         assert "/health" not in doc["http"]["request"]["url"]
+    # Fails with the scrubbing off: requests' URL user info and refused-call cause carry it, and
+    # with the engine off, both libraries' raise_for_status() messages in the block's cause.
     assert "abc123" not in out["raw"]
-    assert {parent_names(out)[d["id"]] for d in http} == {f"do {library}"}
+    assert {parent_names(out)[d["id"]] for d in [*http, *refused]} == {f"do {library}"}
 
 
 def test_sqlite_queries_become_sql_subsegments(assert_valid):
@@ -118,20 +138,26 @@ def test_sqlite_queries_become_sql_subsegments(assert_valid):
 
 
 def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariadb, assert_valid):
-    """psycopg, psycopg2, pg8000, pymysql and mysql-connector against the real servers: one SQL
-    subsegment each, nested under the block that ran it, and the password nowhere in a datagram."""
+    """psycopg, psycopg2, pg8000, pymysql and mysql-connector against the real servers: SQL
+    subsegments nested under the block that ran them, and the password nowhere in a datagram,
+    not even in the cause of a failed statement whose error message quotes it back."""
     drivers = ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql"]
     out = probe({"patch": ["psycopg", "psycopg2", "pg8000", "pymysql", "mysql-connector"], "do": drivers, **postgres})
     assert "could not patch" not in out["stderr"], out["stderr"]
     assert_valid(out["docs"])
     sql = subsegments(out)
     parents = parent_names(out)
-    assert sorted(parents[d["id"]] for d in sql) == sorted(f"do {d}" for d in drivers)
+    assert {parents[d["id"]] for d in sql} == {f"do {d}" for d in drivers}
+    # mysql-connector's patcher traces the connection, not each statement: no cause for it
+    failed = [d for d in sql if d.get("cause")]
+    assert sorted(parents[d["id"]] for d in failed) == sorted(f"do {d}" for d in drivers if d != "mysql")
+    for doc in failed:
+        assert "password=***REDACTED***" in json.dumps(doc["cause"]), doc["cause"]
     kinds = {parents[d["id"]]: d["sql"] for d in sql}
     assert kinds["do psycopg"]["driver_version"] == "Psycopg 3"
     assert kinds["do psycopg2"]["database_type"] == "PostgreSQL"
     assert kinds["do pymysql"]["user"] == "lo_test"
-    assert SECRET not in out["raw"]
+    assert SECRET not in out["raw"]  # fails with the scrubbing off: the failed statements' causes carry it
 
 
 def test_patched_calls_outside_lambda_and_with_tracing_off_are_quiet(moto_endpoint):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+import string
+
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lambda_observe.tracing._scrub import clean_dsn, clean_url, ignored, scrub
@@ -20,10 +22,10 @@ def test_secret_query_values_are_replaced():
     assert "page=2" in cleaned and cleaned.count("REDACTED") == 5
 
 
-def test_user_info_password_is_dropped():
-    """user:password@host keeps the user only."""
-    assert clean_url("https://alice:s3cret@example.com/x") == "https://alice@example.com/x"
-    assert clean_dsn("postgresql://bob:hunter2@db:5432/app") == "postgresql://bob@db:5432/app"
+def test_user_info_password_is_hidden():
+    """user:password@host keeps the user and the host; the password becomes the marker."""
+    assert clean_url("https://alice:s3cret@example.com/x") == "https://alice:***REDACTED***@example.com/x"
+    assert clean_dsn("postgresql://bob:hunter2@db:5432/app") == "postgresql://bob:***REDACTED***@db:5432/app"
     assert "hunter2" not in clean_dsn("host=db user=bob password=hunter2 dbname=app")
     assert "hunter2" not in clean_dsn("Server=db;Uid=bob;Pwd='hunter2';")
 
@@ -34,11 +36,15 @@ def test_scrub_document():
         "name": "api(v2)",
         "http": {"request": {"url": "https://h/x?token=abc" + "a" * 400}},
         "sql": {"url": "mysql://u:pw@h/db", "password": "pw"},
+        "cause": {"exceptions": [{"id": "1", "message": "GET /x?api_key=k3y&token=t0k failed"}]},
+        "metadata": {"default": {"config": {"db_password": "pw2", "retries": 3}}},
     }
     scrub(doc)
     assert doc["name"] == "api_v2_"
     assert len(doc["http"]["request"]["url"]) <= 250 and "abc" not in doc["http"]["request"]["url"]
-    assert doc["sql"] == {"url": "mysql://u@h/db"}
+    assert doc["sql"] == {"url": "mysql://u:***REDACTED***@h/db"}
+    assert doc["cause"]["exceptions"][0]["message"] == "GET /x?api_key=***REDACTED***&token=***REDACTED*** failed"
+    assert doc["metadata"] == {"default": {"config": {"db_password": "***REDACTED***", "retries": 3}}}
 
 
 def test_ignored_patterns():
@@ -50,9 +56,21 @@ def test_ignored_patterns():
     assert not ignored({"name": "x"}, ("*",))
 
 
-@given(st.text(max_size=60), st.text(alphabet="abcdefghij", min_size=4, max_size=12))
-def test_password_never_survives(path, password):
-    """Whatever the rest of the URL, a password in the user info does not survive."""
-    url = f"postgresql://user:{password}@host:5432/{path}"
-    assert f":{password}@" not in clean_dsn(url)
-    assert f":{password}@" not in clean_url(url)
+# A password as people write them in URLs: any printable character that needs no escaping in
+# the user info, plus percent-escapes for the rest (':', '@', '/', spaces...).
+_PASSWORD = st.lists(
+    st.sampled_from(string.ascii_letters + string.digits + "-._~!$&'()*+,;=")
+    | st.sampled_from(["%40", "%3A", "%2F", "%20"]),
+    min_size=6,
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), _PASSWORD, st.sampled_from(["postgresql", "mysql", "redis", "rediss", "https", "amqp"]))
+def test_password_never_survives(path, password, scheme):
+    """Whatever the rest of the URL and the password's characters, the password does not survive."""
+    assume(password not in path)
+    url = f"{scheme}://user:{password}@host:5432/{path}"
+    assert password not in clean_dsn(url)
+    assert password not in clean_url(url)

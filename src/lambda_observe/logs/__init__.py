@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .. import _invocation, config
+from .. import redact as _redact
 from ._correlation import correlation_id
 from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
-from ._redact import Redactor
 
 __all__ = ["MAX_LINE_BYTES", "append_keys", "get_logger", "setup_logging"]
 
@@ -32,7 +32,6 @@ class _Setup:
     done = False
     level = logging.INFO
     applied = logging.INFO
-    redactor: Redactor | None = None
 
 
 def _level(name: str) -> int:
@@ -53,14 +52,16 @@ def setup_logging(
     """Send every log record through the JSON formatter; idempotent.
 
     ``level`` defaults to ``LAMBDA_OBSERVE_LOG_LEVEL``, else ``AWS_LAMBDA_LOG_LEVEL``, else
-    ``LOG_LEVEL``, else INFO. ``redact`` adds key patterns to what is hidden when the event is
-    logged (``LAMBDA_OBSERVE_LOG_EVENT=true``). ``force`` sets up again (tests).
+    ``LOG_LEVEL``, else INFO. ``redact`` adds key patterns (regular expressions) to what
+    :mod:`lambda_observe.redact` hides in every log line, the logged event and trace documents.
+    ``force`` sets up again (tests).
     """
     if _Setup.done and not force:
         return
     cfg = config.get()
     _Setup.level = _level(level) if isinstance(level, str) else (level or _level(cfg.log_level))
-    _Setup.redactor = Redactor((*cfg.redact_keys, *redact))
+    _redact.configure(redact)
+    _redact.get()  # a bad pattern fails here, not in a log call
     formatter = make_formatter(service)
     root = logging.getLogger()
     handlers = [h for h in root.handlers if not getattr(h, _MARK, False)]
@@ -156,5 +157,4 @@ def _on_invocation(inv: _invocation.Invocation, event: Any) -> None:
         logging.getLogger().setLevel(wanted)
         _Setup.applied = wanted
     if cfg.log_event:
-        redactor = _Setup.redactor or Redactor()
-        logging.getLogger("lambda_observe").info("incoming event", extra={"event": redactor(event)})
+        logging.getLogger("lambda_observe").info("incoming event", extra={"event": _redact.get()(event)})

@@ -10,8 +10,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from .. import _invocation, _json
+from .. import redact as _redact
 
-__all__ = ["KEYS", "MAX_LINE_BYTES", "LambdaJsonFormatter", "make_formatter"]
+__all__ = ["KEYS", "MAX_LINE_BYTES", "PREFIX", "RESERVED_KEYS", "LambdaJsonFormatter", "make_formatter"]
 
 #: CloudWatch Logs takes events of up to 256 KiB including 26 bytes of overhead.
 MAX_LINE_BYTES = 256 * 1024 - 26 - 512
@@ -22,6 +23,29 @@ _RESERVED = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
     | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
 )
+#: Keys the formatter writes itself: a user's key of the same name (``extra=``, ``append_keys``,
+#: a dict message) never replaces them; its value is kept under ``PREFIX + key`` instead.
+RESERVED_KEYS = frozenset(
+    {
+        "timestamp",
+        "level",
+        "message",
+        "logger",
+        "location",
+        "service",
+        "function_request_id",
+        "function_name",
+        "function_arn",
+        "function_memory_size",
+        "cold_start",
+        "xray_trace_id",
+        "correlation_id",
+        "exception",
+        "stack_info",
+        "truncated",
+    }
+)
+PREFIX = "extra_"
 _BASE_ATTRS = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) + 1  # + "message"
 _STAMP: list[Any] = [-1, ""]
 _LINE_BREAKS = {
@@ -44,17 +68,41 @@ def _timestamp(created: float) -> str:
     return f"{_STAMP[1]}.{int((created - second) * 1000):03d}Z"
 
 
-def _exception(exc_info: Any) -> dict[str, Any]:
+def _exception(exc_info: Any, text: Any) -> dict[str, Any]:
     exc_type, exc, tb = exc_info
+    name = getattr(exc_type, "__name__", None) or _render(exc_type, "exception type")
     try:
         message = str(exc)
     except Exception:
-        message = f"<unprintable {exc_type.__name__}>"
-    return {
-        "type": getattr(exc_type, "__name__", str(exc_type)),
-        "message": message,
-        "stack": "".join(traceback.format_exception(exc_type, exc, tb)),
-    }
+        message = f"<unprintable {name}>"
+    try:
+        stack = "".join(traceback.format_exception(exc_type, exc, tb))
+    except Exception as failure:
+        stack = f"<traceback could not be rendered: {_render(failure, 'error')}>"
+    return {"type": name, "message": text(message), "stack": text(stack)}
+
+
+def _render(value: object, what: str) -> str:
+    """``str(value)``, else ``repr(value)``, else a placeholder naming the type; never raises."""
+    for show in (str, repr):
+        try:
+            return show(value)
+        except Exception:
+            pass
+    try:
+        kind = type(value).__name__
+    except Exception:
+        kind = "object"
+    return f"<{what} could not be rendered: {kind}>"
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; a placeholder, with the template, when ``msg % args`` or ``str`` fails."""
+    try:
+        return record.getMessage()
+    except Exception as exc:
+        template = _render(record.msg, "message")[:10_000]
+        return f"<message could not be rendered: {_render(exc, 'error')}> {template}"
 
 
 def _base() -> type[logging.Formatter]:
@@ -96,12 +144,15 @@ class LambdaJsonFormatter:
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         inv = _invocation.current()
+        redactor = _redact.get()
+        text = redactor.text
         log_data["timestamp"] = _timestamp(record.created)
         log_data["level"] = record.levelname
-        log_data["message"] = record.message
+        log_data["message"] = text(record.message) if isinstance(record.message, str) else record.message
         log_data["logger"] = record.name
         log_data["location"] = f"{record.module}.{record.funcName}:{record.lineno}"
         log_data["service"] = self.service or (inv.service if inv is not None else None) or _default_service()
+        user: dict[Any, Any] = {}
         if inv is not None:
             log_data["function_request_id"] = inv.request_id
             log_data["function_name"] = inv.function_name
@@ -113,24 +164,26 @@ class LambdaJsonFormatter:
             if inv.correlation_id is not None:
                 log_data["correlation_id"] = inv.correlation_id
             if inv.keys:
-                log_data.update(inv.keys)
+                user.update(inv.keys)
         bound = KEYS.get()
         if bound:
-            log_data.update(bound)
+            user.update(bound)
         exc_text = message_dict.pop("exc_info", None) if message_dict else None
         if record.exc_info and record.exc_info[0] is not None:
-            log_data["exception"] = _exception(record.exc_info)
+            log_data["exception"] = _exception(record.exc_info, text)
         elif exc_text:
-            log_data["exception"] = {"stack": exc_text}
+            log_data["exception"] = {"stack": text(_render(exc_text, "exception"))}
         if message_dict:
-            log_data.update(message_dict)
+            user.update(message_dict)
         if record.stack_info:
-            log_data["stack_info"] = record.stack_info
+            log_data["stack_info"] = text(_render(record.stack_info, "stack"))
         attrs = record.__dict__
         if len(attrs) > _BASE_ATTRS:  # extras given: copy the user's keys (not private ones)
             for key in attrs.keys() - _RESERVED:
                 if key[:1] != "_":
-                    log_data[key] = attrs[key]
+                    user[key] = attrs[key]
+        if user:
+            _merge(log_data, redactor(_json.safe(user)))
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         try:
@@ -147,20 +200,34 @@ class LambdaJsonFormatter:
         try:
             if type(record.msg) is str and record.exc_info is None and record.exc_text is None:
                 # The common case, without python-json-logger's generic field handling.
-                record.message = record.getMessage()
+                record.message = _message(record)
                 log_data: dict[str, Any] = {}
                 self.add_fields(log_data, record, {})
                 return self.jsonify_log_record(log_data) + self.terminator
+            if not isinstance(record.msg, dict):
+                message = _message(record)
+                if message is not record.msg:  # python-json-logger calls getMessage() again: give it the text
+                    record = logging.makeLogRecord({**record.__dict__, "msg": message, "args": None})
             return super().format(record) + self.terminator  # type: ignore[misc, no-any-return]
-        except Exception as exc:  # a broken __str__ in the message arguments, and the like
+        except Exception as exc:  # a failure of ours: still one line, still parseable
             fallback = {
                 "timestamp": _timestamp(record.created),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": f"<unformattable log record: {exc!r}>",
-                "msg_template": str(getattr(record, "msg", ""))[:10_000],
+                "level": _render(record.levelname, "level"),
+                "logger": _render(record.name, "logger"),
+                "message": f"<log record could not be rendered: {_render(exc, 'error')}>",
+                "msg_template": _redact.get().text(_render(getattr(record, "msg", ""), "message")[:10_000]),
             }
             return json.dumps(fallback, separators=(",", ":")) + self.terminator
+
+
+def _merge(log_data: dict[str, Any], user: dict[str, Any]) -> None:
+    """Add the user's keys; a reserved or already written key keeps its value, the user's goes to ``extra_<key>``."""
+    for key, value in user.items():
+        if key in log_data or key in RESERVED_KEYS:
+            key = PREFIX + key
+            while key in log_data:
+                key = PREFIX + key
+        log_data[key] = value
 
 
 def _default_service() -> str:

@@ -1,62 +1,50 @@
-"""Making documents safe to send: no secrets, names and sizes X-Ray accepts."""
+"""Making documents safe to send: no secrets, names and sizes X-Ray accepts.
+
+The secrets part is :mod:`lambda_observe.redact`; this module applies it to the fields of the
+documents the X-Ray SDK's patchers build (ours are redacted as they are built).
+"""
 
 from __future__ import annotations
 
 import fnmatch
-import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
+from .. import redact
 from ._span import clean_name
 
-__all__ = ["ignored", "scrub", "secret_param"]
+__all__ = ["clean_dsn", "clean_url", "ignored", "scrub", "secret_param"]
 
-_SECRET = re.compile(
-    r"(pass(word|wd)?|pwd|secret|token|signature|api[-_]?key|apikey|credential|auth|session|"
-    r"x-amz-security-token|x-amz-credential|access[-_]?key|private[-_]?key|client[-_]?secret|sig)$",
-    re.IGNORECASE,
-)
-_USERINFO_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
-_KV_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('[^']*'|\"[^\"]*\"|[^\s;]*)")
-REDACTED = "REDACTED"
+REDACTED = redact.REDACTED
 
 
 def secret_param(name: str) -> bool:
     """Does a query-parameter or key name look like it holds a secret?"""
-    return bool(_SECRET.search(name.replace(" ", "")))
+    return redact.get().secret(name, query=True)
 
 
 def clean_url(url: str) -> str:
-    """``url`` with no password in its user info and secret-looking query values replaced."""
+    """``url`` with its user-info password and secret-looking query values hidden, cut to 250."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url[:250]
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(secret_param(k) for k, _ in pairs):
-            query = urlencode([(k, REDACTED if secret_param(k) else v) for k, v in pairs], safe="")
-    cleaned = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    return cleaned[:250]
+        return redact.get().text(url)[:250]
+    query = redact.get().text(f"?{parts.query}")[1:] if parts.query else ""
+    netloc = redact.get().text(f"{parts.scheme}://{parts.netloc}")[len(parts.scheme) + 3 :]
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))[:250]
 
 
 def clean_dsn(text: str) -> str:
     """A connection string without its password (URL form or ``key=value`` form)."""
-    text = _USERINFO_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}@", text)
-    return _KV_PASSWORD.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return redact.get().text(text)
 
 
 def scrub(doc: dict[str, Any]) -> dict[str, Any]:
     """Fix, in place, what the SDK's patchers may put in a document: secrets, long URLs, names."""
+    engine = redact.get()
     name = doc.get("name")
     if isinstance(name, str):
-        doc["name"] = clean_name(name)
+        doc["name"] = clean_name(engine.text(name))
     http = doc.get("http")
     if isinstance(http, dict):
         request = http.get("request")
@@ -64,10 +52,21 @@ def scrub(doc: dict[str, Any]) -> dict[str, Any]:
             request["url"] = clean_url(request["url"])
     sql = doc.get("sql")
     if isinstance(sql, dict):
-        for key in ("url", "connection_string"):
-            if isinstance(sql.get(key), str):
-                sql[key] = clean_dsn(sql[key])
         sql.pop("password", None)
+        for key, value in list(sql.items()):
+            if isinstance(value, str):
+                sql[key] = engine.text(value)
+    cause = doc.get("cause")
+    if isinstance(cause, dict):
+        for entry in cause.get("exceptions") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("message"), str):
+                entry["message"] = engine.text(entry["message"])
+    metadata = doc.get("metadata")
+    if isinstance(metadata, dict):
+        doc["metadata"] = engine(metadata)
+    for child in doc.get("subsegments") or ():
+        if isinstance(child, dict):
+            scrub(child)
     return doc
 
 

@@ -205,7 +205,11 @@ def describe(exc: BaseException, tb: TracebackType | None) -> dict[str, Any]:
 
 
 def _message(exc: BaseException) -> str:
+    """The exception's text, secrets hidden (:mod:`lambda_observe.redact`), cut to 4 KiB."""
+    from .. import redact
+
     try:
-        return str(exc)[:4096]
+        text = str(exc)
     except Exception:
         return f"<unprintable {type(exc).__name__}>"
+    return redact.get().text(text[:8192])[:4096]

@@ -91,7 +91,12 @@ class XRayBackend:
         span.annotations[key] = value
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.metadata.setdefault(namespace, {})[key] = value
+        from .. import _json, redact
+
+        engine = redact.get()  # objects are rendered first, so a dataclass's password field is seen too
+        span.metadata.setdefault(namespace, {})[key] = (
+            redact.REDACTED if engine.secret(key) else engine(_json.safe(value))
+        )
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         if isinstance(span, Span):

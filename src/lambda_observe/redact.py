@@ -1,0 +1,248 @@
+"""One redaction engine for everything that leaves the process.
+
+Log lines (messages, extras, bound keys, exception text and tracebacks), the logged event, and
+trace documents (exception causes, metadata, HTTP URLs, SQL connection strings) all go through
+:class:`Redactor`. It hides secrets in two ways:
+
+* **by key**: the value of a key that looks secret (:data:`DEFAULT_PATTERNS`, plus your own
+  patterns) is replaced with :data:`REDACTED`, at any depth of dicts and lists, and inside
+  strings that hold a JSON document (API Gateway bodies). Names in a query string or a
+  form-encoded body are also checked against :data:`QUERY_PATTERNS` (``key``, ``sig``...), which
+  would be too broad for ordinary keys.
+* **in text**: in any string, ``name=value`` and ``"name": "value"`` pairs whose name looks secret
+  (query strings, form bodies, ``key=value`` connection strings, JSON or Python reprs inside an
+  exception message), the password of ``scheme://user:password@host`` URLs and DSNs, and the
+  credentials after ``Bearer``/``Basic`` in a ``name: value`` header line.
+
+Text is only scanned when it can hold a secret: a string with neither ``=`` nor ``:`` is
+returned after two character searches; one with a separator but no secret-looking word (``pass``,
+``token``, ``key``, ``auth``, ...; your patterns too) and no ``scheme://user:...@`` after one more
+search of its lower-cased copy. Only the rest goes through the full scan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["DEFAULT_PATTERNS", "QUERY_PATTERNS", "REDACTED", "Redactor", "configure", "get", "reset"]
+
+#: What a hidden value is replaced with.
+REDACTED = "***REDACTED***"
+
+_S = r"(?:^|[-_.\s])"  # the start of a word in a key (keys are lower-cased, camelCase split)
+_E = r"(?:$|[-_.\s])"  # the end of a word in a key
+#: Key patterns (regular expressions, searched in the lower-cased key, with camelCase split by ``_``).
+DEFAULT_PATTERNS: tuple[str, ...] = (
+    r"authori[sz]ation",  # Authorization, Proxy-Authorization
+    r"cookie",  # Cookie, Set-Cookie, cookies (HTTP API v2)
+    r"password|passwd|passphrase|pwd",
+    rf"{_S}pass{_E}",  # db_pass, SMTP_PASS (not passenger, bypass)
+    r"secret",
+    r"token",  # access_token, X-Amz-Security-Token, x-csrf-token
+    r"api[-_.]?key",
+    r"access[-_.]?key",  # aws_access_key_id, accessKey
+    r"private[-_.]?key",
+    r"credential",  # X-Amz-Credential
+    r"signature",  # X-Amz-Signature
+    rf"{_S}sig{_E}",
+    rf"{_S}auth{_E}",  # X-Auth, x-auth-key
+    r"jwt",
+    r"session[-_.]?(?:id|key)",
+    r"^authorizer$",  # API Gateway: the authorizer's claims, context and tokens
+    r"identity[-_.]?source",  # API Gateway: a copy of the authorizer's token
+)
+#: Extra patterns for the names of query-string parameters and form fields only.
+QUERY_PATTERNS: tuple[str, ...] = (r"^key$", r"^sig$", r"^code$", r"^auth$")
+
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_QUERY_CONTAINER = re.compile(r"querystring", re.IGNORECASE)
+# A name (not in the middle of a word) and its separator; then the value that follows it.
+_KEY = re.compile(r"""(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,80})(?P<sep>\\?["']?\s*[=:]\s*)""")
+_VALUE = re.compile(
+    r"""\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'"""
+    r"""|(?:(?:Bearer|Basic|Digest|Negotiate|Token|AWS4-HMAC-SHA256)\s+)?[^\s&;,'"<>()\[\]{}]+"""
+)
+_USERINFO = re.compile(r"""(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>\S+)@""")
+_LINE = re.compile(r"[^\r\n]+")
+_QUERY_START = frozenset("?&;")
+# Every default and query pattern matches a key containing one of these words (lower case): a
+# text with none of them (and no URL user info) holds no secret pair, and is not scanned further.
+_WORDS = re.compile(r"pass|pwd|secret|token|key|cred|sig|auth|cookie|jwt|session|identity|code")
+
+
+class Redactor:
+    """Hides secrets in data (:meth:`__call__`) and in text (:meth:`text`); never raises.
+
+    ``extra`` adds key patterns (regular expressions, searched case-insensitively in the key as
+    it is); a bad pattern raises :class:`ValueError` naming it.
+    """
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        extra = tuple(p for p in extra if p)
+        self.extra = extra
+        default = re.compile("|".join(f"(?:{p})" for p in DEFAULT_PATTERNS))
+        query = re.compile("|".join(f"(?:{p})" for p in QUERY_PATTERNS))
+        try:
+            user = re.compile("|".join(f"(?:{p})" for p in extra), re.IGNORECASE) if extra else None
+        except re.error as exc:
+            raise ValueError(f"redaction pattern is not a valid regular expression: {exc} (in {extra!r})") from None
+        self._default = default.search
+        self._query = query.search
+        self._user = user.search if user is not None else None
+        self._user_words = _loose(extra)
+        self._keys: dict[str, int] = {}
+
+    def _kind(self, key: str) -> int:
+        """0: not secret; 1: secret as a query/form name only; 2: secret everywhere (memoized)."""
+        kind = self._keys.get(key)
+        if kind is None:
+            lowered = _CAMEL.sub(r"\1_\2", key).lower()
+            if self._default(lowered) or (self._user is not None and self._user(key)):
+                kind = 2
+            elif self._query(lowered):
+                kind = 1
+            else:
+                kind = 0
+            if len(self._keys) < 8192:
+                self._keys[key] = kind
+        return kind
+
+    def secret(self, key: object, query: bool = False) -> bool:
+        """Does ``key`` name a secret? ``query``: it is a query-string or form field name."""
+        return isinstance(key, str) and self._kind(key) > (0 if query else 1)
+
+    def text(self, text: str) -> str:
+        """``text`` with secret ``name=value`` pairs, URL passwords and bearer tokens hidden."""
+        if "=" not in text and ":" not in text:
+            return text
+        try:
+            if "@" in text and "://" in text:
+                text = _USERINFO.sub(_userinfo, text)
+            elif _WORDS.search(text.lower()) is None and (self._user_words is None or not self._user_words(text)):
+                return text
+            return self._pairs(text)
+        except Exception:  # never let redaction break what it protects
+            return REDACTED
+
+    def _pairs(self, text: str) -> str:
+        parts: list[str] = []
+        pos = 0
+        for m in _KEY.finditer(text):
+            start = m.start()
+            if start < pos:
+                continue
+            kind = self._kind(m["key"])
+            if kind == 1:  # ``key``, ``sig``...: only as a query or form field name
+                if m["sep"] != "=" or (start > 0 and text[start - 1] not in _QUERY_START):
+                    continue
+            elif kind == 0:
+                continue
+            end = m.end()
+            # A cookie header holds several name=value pairs: hide the rest of its line.
+            cookie = "cookie" in m["key"].lower() and text[end : end + 1] not in ("'", '"', "\\")
+            value = (_LINE if cookie else _VALUE).match(text, end)
+            if value is None:
+                continue
+            found = value[0]
+            if found[:2] == '\\"':
+                hidden = f'\\"{REDACTED}\\"'
+            elif found[0] in "\"'":
+                hidden = f"{found[0]}{REDACTED}{found[0]}"
+            else:
+                hidden = REDACTED
+            parts.append(text[pos:end])
+            parts.append(hidden)
+            pos = value.end()
+        if not parts:
+            return text
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def __call__(self, data: Any) -> Any:
+        """A copy of ``data`` with secrets hidden (dicts, lists and tuples walked; strings scrubbed)."""
+        try:
+            return self._walk(data, 0, False, ())
+        except Exception:  # a mapping that cannot be iterated, and the like: hide it all
+            return REDACTED
+
+    def _walk(self, data: Any, depth: int, query: bool, path: tuple[int, ...]) -> Any:
+        if isinstance(data, str):
+            return self._string(data, depth)
+        if not isinstance(data, (dict, list, tuple, set, frozenset)):
+            return data  # numbers, None, and objects the JSON renderers turn into text later
+        if depth > 32:
+            return "<too deep>"
+        if id(data) in path:
+            return "<circular reference>"
+        path = (*path, id(data))
+        if isinstance(data, dict):
+            out: dict[Any, Any] = {}
+            for k, v in data.items():
+                if isinstance(k, str) and self._kind(k) > (0 if query else 1):
+                    out[k] = REDACTED
+                else:
+                    inner = isinstance(k, str) and _QUERY_CONTAINER.search(k) is not None
+                    out[k] = self._walk(v, depth + 1, inner, path)
+            return out
+        return [self._walk(v, depth + 1, query, path) for v in data]
+
+    def _string(self, data: str, depth: int) -> str:
+        if data[:1] in "{[" and len(data) < 1_000_000 and depth <= 32:
+            try:  # an API Gateway body: a JSON document in a string
+                parsed = json.loads(data)
+            except ValueError:
+                return self.text(data)
+            if isinstance(parsed, (dict, list)):
+                hidden = self._walk(parsed, depth + 1, False, ())
+                return data if hidden == parsed else json.dumps(hidden, separators=(",", ":"))
+        return self.text(data)
+
+
+def _loose(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """A test for text that may hold a key matching ``patterns`` (anchors dropped); None: none given."""
+    if not patterns:
+        return None
+    try:
+        found = re.compile("|".join(f"(?:{p.lstrip('^').rstrip('$')})" for p in patterns), re.IGNORECASE).search
+    except re.error:  # a pattern that needs its anchors: every text with a separator is scanned
+        return lambda text: True
+    return lambda text: found(text) is not None
+
+
+def _userinfo(m: re.Match[str]) -> str:
+    return f"{m['scheme']}{m['user']}:{REDACTED}@"
+
+
+class _Engine:
+    extra: tuple[str, ...] = ()
+    built: tuple[object, ...] | None = None
+    engine: Redactor | None = None
+
+
+def configure(extra: Iterable[str] = ()) -> None:
+    """Add key patterns for the whole process (``setup_logging(redact=...)`` calls this)."""
+    _Engine.extra = tuple(extra)
+
+
+def get() -> Redactor:
+    """The process's engine: the default patterns, ``LAMBDA_OBSERVE_REDACT_KEYS`` and :func:`configure`'s.
+
+    Built again only when those patterns change.
+    """
+    from . import config
+
+    wanted = (config.get().redact_keys, _Engine.extra)
+    engine = _Engine.engine
+    if engine is None or _Engine.built != wanted:
+        engine = _Engine.engine = Redactor((*wanted[0], *wanted[1]))
+        _Engine.built = wanted
+    return engine
+
+
+def reset() -> None:
+    """Forget the engine and the patterns added by :func:`configure` (tests)."""
+    _Engine.extra = ()
+    _Engine.built = _Engine.engine = None
