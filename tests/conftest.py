@@ -57,8 +57,9 @@ def shared_event(name: str) -> dict[str, Any]:
 
 def reset_library() -> None:
     from lambda_observe import _invocation, _warn, config
-    from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS
-    from lambda_observe.logs import _Setup
+    from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS, TIMEOUT_HOOKS
+    from lambda_observe.logs import _buffer, _Setup
+    from lambda_observe.metrics import _store
     from lambda_observe.tracing import _state
 
     config.reset()
@@ -68,6 +69,9 @@ def reset_library() -> None:
     _Setup.done = False
     INVOCATION_HOOKS.clear()
     END_HOOKS.clear()
+    TIMEOUT_HOOKS.clear()
+    _buffer.reset()
+    _store.reset()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_lambda_observe_handler", False):
@@ -113,6 +117,7 @@ def clean_library(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             "LOG_LEVEL",
             "AWS_LAMBDA_INITIALIZATION_TYPE",
             "AWS_XRAY_SDK_ENABLED",
+            "POWERTOOLS_METRICS_NAMESPACE",
         ):
             monkeypatch.delenv(key, raising=False)
     reset_library()
