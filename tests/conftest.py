@@ -49,6 +49,46 @@ def assert_valid(xray_validator: Any) -> Any:
     return check
 
 
+@pytest.fixture(scope="session")
+def emf_validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft7Validator(json.loads(EMF_SCHEMA_PATH.read_text()))
+
+
+def emf_problems(doc: dict[str, Any], validator: Any) -> list[str]:
+    """What is wrong with one EMF document: the schema, and the limits the schema does not state
+    (100 values per metric, a root member for each metric and dimension, one event's size)."""
+    problems = [e.message for e in validator.iter_errors(doc)]
+    if problems:
+        return problems
+    for directive in doc["_aws"]["CloudWatchMetrics"]:
+        for names in directive["Dimensions"]:
+            problems += [f"dimension {n!r} has no string value" for n in names if not isinstance(doc.get(n), str)]
+        for metric in directive["Metrics"]:
+            value = doc.get(metric["Name"])
+            values = value if isinstance(value, list) else [value]
+            if not 0 < len(values) <= 100:
+                problems.append(f"metric {metric['Name']!r} has {len(values)} values in one line")
+            if not all(type(v) in (int, float) and v == v and abs(v) != float("inf") for v in values):
+                problems.append(f"metric {metric['Name']!r} has a value that is not a finite number")
+    if len(json.dumps(doc, separators=(",", ":"))) > 256 * 1024 - 26:
+        problems.append("larger than a CloudWatch Logs event")
+    return problems
+
+
+@pytest.fixture
+def assert_emf(emf_validator: Any) -> Any:
+    def check(docs: list[dict[str, Any]]) -> None:
+        """Each EMF document validates against the schema and keeps the limits it does not state."""
+        assert docs, "no EMF documents to validate"
+        for doc in docs:
+            problems = emf_problems(doc, emf_validator)
+            assert not problems, f"{doc}: {problems}"
+
+    return check
+
+
 def shared_event(name: str) -> dict[str, Any]:
     """A real event sample from ``tests/data/events`` (a missing file is an error, never a skip)."""
     path = EVENTS / name
