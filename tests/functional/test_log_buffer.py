@@ -118,6 +118,9 @@ def test_a_buffer_never_leaks_into_the_next_invocation(buffered, capsys):
     handler({"n": 2, "fail": True}, LambdaContext())
     handler({"n": 3, "fail": False}, LambdaContext())
     assert messages(lines(capsys)) == ["held in 2", "failed in 2"]
+    from lambda_observe.logs import _buffer
+
+    assert _buffer._BUFFERS == {}  # nothing kept once the invocations are over
 
 
 def test_the_bound_drops_the_oldest_and_says_how_many(buffered, capsys, monkeypatch):

@@ -62,6 +62,9 @@ def test_metrics_flushed_at_the_end_of_each_invocation(namespace, capsys, assert
     assert (line["OrderStored"], line["OrderValue"], line["Latency"]) == (1, 30, 12.5)
     (warm,) = second
     assert names(warm) == names(line) and warm["OrderValue"] == 45
+    from lambda_observe.metrics._store import _State
+
+    assert _State.sets == {}  # no invocation's set outlives it
 
 
 def test_metrics_flushed_when_the_handler_raises(namespace, capsys, assert_emf):

@@ -121,9 +121,18 @@ def test_a_line_never_outgrows_a_log_event(emf_validator):
         assert emf_problems(doc, emf_validator) == []
 
 
+def _metric_sets(values: st.SearchStrategy[list[Any]], min_size: int, max_size: int) -> Any:
+    return st.dictionaries(
+        NAMES, st.tuples(UNITS, st.sampled_from([1, 60]), values), min_size=min_size, max_size=max_size
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    st.dictionaries(NAMES, st.tuples(UNITS, st.sampled_from([1, 60]), st.lists(VALUES, min_size=1, max_size=230)), max_size=130),
+    st.one_of(  # a few metrics, some with more than 100 values; or more than 100 metrics
+        _metric_sets(st.lists(VALUES, min_size=1, max_size=5) | st.lists(VALUES, min_size=95, max_size=230), 0, 6),
+        _metric_sets(st.lists(VALUES, min_size=1, max_size=3), 95, 130),
+    ),
     st.dictionaries(DIM_NAMES, DIM_VALUES, max_size=29),
 )
 def test_valid_input_always_encodes_to_valid_lines(emf_validator, metrics, dimensions):
