@@ -144,7 +144,9 @@ class Config:
             idempotency=_flag("LAMBDA_OBSERVE_IDEMPOTENCY", True),
             idempotency_store=env.get("LAMBDA_OBSERVE_IDEMPOTENCY_STORE") or None,
             handler=env.get("LAMBDA_OBSERVE_HANDLER") or None,
-            metrics_namespace=env.get("LAMBDA_OBSERVE_METRICS_NAMESPACE") or env.get("POWERTOOLS_METRICS_NAMESPACE") or None,
+            metrics_namespace=(
+                env.get("LAMBDA_OBSERVE_METRICS_NAMESPACE") or env.get("POWERTOOLS_METRICS_NAMESPACE") or None
+            ),
             log_buffer=_buffer_level("LAMBDA_OBSERVE_LOG_BUFFER"),
             log_buffer_bytes=_positive_int("LAMBDA_OBSERVE_LOG_BUFFER_BYTES", 256 * 1024),
             in_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME") or env.get("LAMBDA_TASK_ROOT")),

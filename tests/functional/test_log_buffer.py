@@ -260,7 +260,13 @@ def test_the_rules_hold_for_any_interleaving(lambda_env, monkeypatch, steps, rai
     lost = len(held) - len(flushed)
     assert flushed == held[lost:]  # the newest kept, in order
     assert (notices[0]["log_buffer_dropped"] if notices else 0) == lost
-    sizes = [len(line.encode()) for line, x in zip(raw, out) if x["logger"] == "prop" and steps[int(x["message"].split()[0])][0] == "DEBUG" and int(x["message"].split()[0]) < cut]
+    sizes = [
+        len(line.encode())
+        for line, x in zip(raw, out, strict=True)
+        if x["logger"] == "prop"
+        and steps[int(x["message"].split()[0])][0] == "DEBUG"
+        and int(x["message"].split()[0]) < cut
+    ]
     assert sum(sizes) <= limit
     direct = [i for i in got if i not in flushed]
     assert direct == expected_direct

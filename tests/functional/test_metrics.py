@@ -233,7 +233,9 @@ def test_many_values_over_several_lines(namespace, capsys, assert_emf):
     handler({}, LambdaContext())
     docs = [d for d in emf(capsys) if names(d) != ["ColdStart"]]
     assert_emf(docs)
-    latency = [v for d in docs if "Latency" in d for v in (d["Latency"] if isinstance(d["Latency"], list) else [d["Latency"]])]
+    latency = [
+        v for d in docs if "Latency" in d for v in (d["Latency"] if isinstance(d["Latency"], list) else [d["Latency"]])
+    ]
     assert latency == list(range(250))
     assert sorted(n for d in docs for n in names(d) if n != "Latency") == sorted(f"m{i}" for i in range(120))
 

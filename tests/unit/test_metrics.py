@@ -141,7 +141,9 @@ def test_valid_input_always_encodes_to_valid_lines(emf_validator, metrics, dimen
     metrics = {k: v for k, v in metrics.items() if k not in dimensions and k != "service"}
     dimensions = {"service": "svc", **{k: v for k, v in dimensions.items() if k != "service"}}
     built = {
-        _validate.metric_name(name): metric(_validate.unit(unit), _validate.resolution(res), [_validate.value(v) for v in vals])
+        _validate.metric_name(name): metric(
+            _validate.unit(unit), _validate.resolution(res), [_validate.value(v) for v in vals]
+        )
         for name, (unit, res, vals) in metrics.items()
     }
     for name, value in dimensions.items():
@@ -194,7 +196,7 @@ def test_bad_metric_names_are_typed_errors(name):
 )
 def test_bad_values_are_typed_errors(value):
     """NaN, infinities, out of CloudWatch's range, strings, bools, None, complex, lists: MetricValueError."""
-    with pytest.raises(MetricValueError, match="expected a finite number"):
+    with pytest.raises(MetricValueError, match=r"expected a finite number"):
         _validate.value(value)
 
 
@@ -219,7 +221,7 @@ def test_swapped_arguments_get_a_hint():
 @given(st.one_of(st.text(max_size=20).filter(lambda s: s not in _validate.UNITS), st.integers(), st.none()))
 def test_bad_units_are_typed_errors(unit):
     """Anything but a CloudWatch unit or Powertools' name for one: MetricUnitError listing the units."""
-    with pytest.raises(MetricUnitError, match="expected one of .*Bytes/Second.*Count"):
+    with pytest.raises(MetricUnitError, match=r"expected one of .*Bytes/Second.*Count"):
         _validate.unit(unit)
 
 
@@ -238,26 +240,35 @@ def test_powertools_unit_names_and_enums_map_to_cloudwatch_units():
 @pytest.mark.parametrize("resolution", [0, 2, 30, 59, 61, 60.0, True, "60", None])
 def test_bad_resolutions_are_typed_errors(resolution):
     """Only 1 and 60 (ints) are resolutions."""
-    with pytest.raises(MetricResolutionError, match="expected 60 .* or 1"):
+    with pytest.raises(MetricResolutionError, match=r"expected 60 .* or 1"):
         _validate.resolution(resolution)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     st.one_of(
-        st.tuples(st.one_of(st.just(":x"), st.just(""), st.just(" "), st.text(PRINTABLE, min_size=256), st.just("é")), st.just("v")),
-        st.tuples(st.just("ok"), st.one_of(st.just(""), st.just("  "), st.text(PRINTABLE, min_size=1025), st.just("\n"), st.none(), st.booleans())),
+        st.tuples(
+            st.one_of(st.just(":x"), st.just(""), st.just(" "), st.text(PRINTABLE, min_size=256), st.just("é")),
+            st.just("v"),
+        ),
+        st.tuples(
+            st.just("ok"),
+            st.one_of(
+                st.just(""), st.just("  "), st.text(PRINTABLE, min_size=1025), st.just("\n"), st.none(), st.booleans()
+            ),
+        ),
     )
 )
 def test_bad_dimensions_are_typed_errors(pair):
-    """Bad dimension names (':' first, blank, long, non-ASCII) and values (blank, long, control, not text): DimensionError."""
+    """Bad dimension names (':' first, blank, long, non-ASCII) and values (blank, long, control
+    characters, not text): DimensionError."""
     with pytest.raises(DimensionError, match="expected"):
         _validate.dimension(*pair)
 
 
 def test_namespace_rules():
     """No namespace, or one CloudWatch rejects: NamespaceError naming the variables to set."""
-    with pytest.raises(NamespaceError, match="LAMBDA_OBSERVE_METRICS_NAMESPACE.*POWERTOOLS_METRICS_NAMESPACE"):
+    with pytest.raises(NamespaceError, match=r"LAMBDA_OBSERVE_METRICS_NAMESPACE.*POWERTOOLS_METRICS_NAMESPACE"):
         _validate.namespace(None)
     for bad in (":x", " ", "x" * 256, "Ordérs"):
         with pytest.raises(NamespaceError, match="expected 1-255 printable ASCII"):

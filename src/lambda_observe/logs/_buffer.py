@@ -136,7 +136,7 @@ class BufferFilter(logging.Filter):
                 flush_current()
             return level >= self.shown
         inv = _invocation.current()
-        buffer = _BUFFERS.get(inv) if inv is not None else None  # type: ignore[arg-type]
+        buffer = _BUFFERS.get(inv) if inv is not None else None
         if buffer is None:
             return level >= self.shown
         if not buffer.open or inv.debug:  # type: ignore[union-attr]
@@ -151,7 +151,7 @@ class BufferFilter(logging.Filter):
 def flush_current() -> None:
     """Write the current invocation's held lines now (an ERROR record is about to be written)."""
     inv = _invocation.current()
-    buffer = _BUFFERS.get(inv) if inv is not None else None  # type: ignore[arg-type]
+    buffer = _BUFFERS.get(inv) if inv is not None else None
     if buffer is not None and buffer.open:
         try:
             buffer.flush()

@@ -104,7 +104,8 @@ def add_metric(name: str, value: float, unit: str = "Count", resolution: int = 6
         raise MetricUnitError(f"metric {name!r} was added with unit {metric.unit!r}, now {unit!r}: one unit per metric")
     if metric.resolution != resolution:
         raise MetricResolutionError(
-            f"metric {name!r} was added with resolution {metric.resolution}, now {resolution}: one resolution per metric"
+            f"metric {name!r} was added with resolution {metric.resolution}, now {resolution}: "
+            "one resolution per metric"
         )
     metric.values.append(number)
 
@@ -152,7 +153,9 @@ def _service(name: str | None) -> str | None:
         try:
             checked = _validate.dimension(_SERVICE, name)[1]
         except DimensionError as exc:
-            _warn.once(f"metrics-service-{name}", "lambda_observe: metrics are sent without the service dimension: %s", exc)
+            _warn.once(
+                f"metrics-service-{name}", "lambda_observe: metrics are sent without the service dimension: %s", exc
+            )
             checked = None
         if len(_State.services) > 64:
             _State.services.clear()

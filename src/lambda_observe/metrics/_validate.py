@@ -19,7 +19,17 @@ from ._errors import (
     NamespaceError,
 )
 
-__all__ = ["MetricResolution", "MetricUnit", "UNITS", "dimension", "metric_name", "namespace", "resolution", "unit", "value"]
+__all__ = [
+    "UNITS",
+    "MetricResolution",
+    "MetricUnit",
+    "dimension",
+    "metric_name",
+    "namespace",
+    "resolution",
+    "unit",
+    "value",
+]
 
 
 class MetricUnit:
@@ -79,9 +89,7 @@ def metric_name(name: Any) -> str:
     if type(name) is not str:
         raise MetricNameError(f"metric name {name!r}: expected a string, not {type(name).__name__}")
     if not 0 < len(name) <= 255 or not _printable(name):
-        raise MetricNameError(
-            f"metric name {name!r}: expected 1-255 printable ASCII characters, not only blanks"
-        )
+        raise MetricNameError(f"metric name {name!r}: expected 1-255 printable ASCII characters, not only blanks")
     if name == "_aws":
         raise MetricNameError("metric name '_aws' is reserved by the embedded metric format")
     return name
@@ -93,7 +101,9 @@ def unit(given: Any) -> str:
         inner = getattr(given, "value", None)  # Powertools' MetricUnit enum members
         found = UNITS.get(inner) if type(inner) is str else None
     if found is None:
-        raise MetricUnitError(f"unit {given!r}: expected one of {_UNIT_HELP} (or Powertools' names, e.g. BytesPerSecond)")
+        raise MetricUnitError(
+            f"unit {given!r}: expected one of {_UNIT_HELP} (or Powertools' names, e.g. BytesPerSecond)"
+        )
     return found
 
 
@@ -105,23 +115,24 @@ def resolution(given: Any) -> int:
     raise MetricResolutionError(f"resolution {given!r}: expected 60 (standard) or 1 (high resolution, 1 second)")
 
 
-def value(given: Any, unit_given: Any = None) -> int | float:
-    kind = type(given)
-    if kind is not int and kind is not float:
-        if kind is bool or kind is complex or not _is_real(given):
-            hint = ""
-            if type(given) is str and given in UNITS:
-                hint = " (the argument order is add_metric(name, value, unit): value before unit)"
-            raise MetricValueError(f"metric value {given!r}: expected a finite number (int or float){hint}")
-        given = float(given)
-        kind = float
-    magnitude = abs(given)
-    if magnitude > _MAX or (magnitude < _MIN and given != 0) or given != given:
+def value(given: Any) -> int | float:
+    number: int | float
+    if type(given) is int or type(given) is float:
+        number = given
+    elif _is_real(given):
+        number = float(given)
+    else:
+        hint = ""
+        if type(given) is str and given in UNITS:
+            hint = " (the argument order is add_metric(name, value, unit): value before unit)"
+        raise MetricValueError(f"metric value {given!r}: expected a finite number (int or float){hint}")
+    magnitude = abs(number)
+    if magnitude > _MAX or (magnitude < _MIN and number != 0) or number != number:
         raise MetricValueError(
             f"metric value {given!r}: expected a finite number of magnitude 2**-360 to 2**360, or 0 "
             "(CloudWatch rejects NaN, infinities and values outside that range)"
         )
-    return given
+    return number
 
 
 def _is_real(given: Any) -> bool:
@@ -132,7 +143,7 @@ def _is_real(given: Any) -> bool:
     if isinstance(given, numbers.Complex) and not isinstance(given, numbers.Real):
         return False
     try:
-        float(given)
+        float(given)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         return False
     return True
