@@ -1,20 +1,24 @@
 """Log buffering: low-level records held back per invocation, written only if it fails.
 
 With ``LAMBDA_OBSERVE_LOG_BUFFER=DEBUG`` (or ``INFO``), a record at or below that level, logged
-during an invocation, is formatted as usual but kept in memory instead of written. If the
-invocation then logs an ERROR, raises, or comes near its timeout, the kept lines are written first,
-in order and as they were formatted (their own timestamps), then the error; after that the rest of
-the invocation's records are written as they come. Otherwise the lines are dropped when the
+during an invocation, is kept in memory instead of written: its message is fixed at once, and the
+record is formatted only if it is ever written (in the context it was logged in, so with its own
+timestamp, request id and ``append_keys``). If the invocation then logs an ERROR, raises, or comes
+near its timeout, the kept records are written first, in order, then the error; after that the
+rest of the invocation's records are written as they come. Otherwise the lines are dropped when the
 invocation ends, and nothing is carried into the next one.
 
 The buffer is a :class:`logging.Filter` on the handlers :func:`~lambda_observe.logs.setup_logging`
 configured, so it sees every record that reaches the root logger: ``get_logger``'s and the user's
-own ``logging.getLogger(...)`` calls alike. It is bounded in bytes; the oldest lines go first, and
-the flushed output starts with a WARNING that says how many were lost.
+own ``logging.getLogger(...)`` calls alike. It is bounded in bytes: while holding, by each message's
+length plus the size of a line's other fields (measured on the first record held); when flushing,
+by the lines themselves, so what is written never exceeds the bound. The oldest records go first,
+and the flushed output starts with a WARNING that says how many were lost.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections import deque
@@ -35,12 +39,12 @@ _PINNED: list[logging.Logger] = []
 
 
 class _Buffer:
-    """One invocation's held lines: (handler, record, line, bytes), oldest first."""
+    """One invocation's held records: (handler, record, context, estimated bytes), oldest first."""
 
     __slots__ = ("dropped", "entries", "last_dropped", "limit", "lock", "open", "size")
 
     def __init__(self, limit: int) -> None:
-        self.entries: deque[tuple[logging.Handler, logging.LogRecord, str, int]] = deque()
+        self.entries: deque[tuple[BufferFilter, logging.LogRecord, contextvars.Context, int]] = deque()
         self.size = 0
         self.limit = limit
         self.dropped = 0
@@ -48,15 +52,15 @@ class _Buffer:
         self.open = True
         self.lock = threading.RLock()  # re-entrant: the timeout warning may flush from a signal handler
 
-    def add(self, handler: logging.Handler, record: logging.LogRecord, line: str) -> bool:
-        """Hold ``line``; ``False`` when the buffer was flushed already (write the record instead)."""
-        size = len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+    def add(self, owner: BufferFilter, record: logging.LogRecord, estimate: int) -> bool:
+        """Hold ``record``; ``False`` when the buffer was flushed already (write the record instead)."""
+        context = contextvars.copy_context()  # append_keys and the invocation, as they are now
         with self.lock:
             if not self.open:
                 return False
             entries = self.entries
-            entries.append((handler, record, line, size))
-            self.size += size
+            entries.append((owner, record, context, estimate))
+            self.size += estimate
             while self.size > self.limit and entries:
                 _, old, _, old_size = entries.popleft()
                 self.size -= old_size
@@ -65,12 +69,31 @@ class _Buffer:
         return True
 
     def flush(self) -> None:
-        """Write what is held, the loss first if any; from now on records are written as they come."""
+        """Write what is held, the loss first if any; from now on records are written as they come.
+
+        The held records are formatted now, in the context they were logged in, newest first, until
+        the next would pass the bound: the lines written never exceed it.
+        """
         with self.lock:
             entries, self.entries = self.entries, deque()
             dropped, self.dropped = self.dropped, 0
             self.size = 0
             self.open = False
+        lines: list[tuple[logging.Handler, logging.LogRecord, str]] = []
+        room = self.limit
+        while entries:
+            owner, record, context, _ = entries.pop()
+            try:
+                line = context.run(owner.handler.format, record)
+            except Exception:
+                continue
+            size = len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+            if size > room:
+                dropped += 1 + len(entries)
+                self.last_dropped = record.created if not entries else entries[-1][1].created
+                break
+            room -= size
+            lines.append((owner.handler, record, line))
         if dropped:
             notice = logging.LogRecord(
                 "lambda_observe",
@@ -84,9 +107,9 @@ class _Buffer:
             notice.created = self.last_dropped  # where the lost lines were, so timestamps stay in order
             notice.msecs = (notice.created % 1) * 1000
             notice.log_buffer_dropped = dropped
-            for handler in dict.fromkeys([*(e[0] for e in entries), *_INSTALLED]):
+            for handler in dict.fromkeys([*(h for h, _, _ in lines), *_INSTALLED]):
                 _emit(handler, notice, None)
-        for handler, record, line, _ in entries:
+        for handler, record, line in reversed(lines):
             _emit(handler, record, line)
 
 
@@ -128,6 +151,7 @@ class BufferFilter(logging.Filter):
         self.handler = handler
         self.held = held
         self.shown = shown
+        self.envelope = 0  # bytes a line adds to its message, learned from the first record held
 
     def filter(self, record: logging.LogRecord) -> bool:
         level = record.levelno
@@ -141,11 +165,14 @@ class BufferFilter(logging.Filter):
             return level >= self.shown
         if not buffer.open or inv.debug:  # type: ignore[union-attr]
             return True  # flushed already, or a debug-sampled invocation: write everything
-        try:
-            line = self.handler.format(record)
+        try:  # the message as it is now: arguments changed later do not change it
+            message = record.getMessage()
+            record.msg, record.args = message, None
+            if not self.envelope:
+                self.envelope = max(len(self.handler.format(record)) - len(message), 64)
         except Exception:
             return True  # let the handler report it as it would have
-        return not buffer.add(self.handler, record, line)
+        return not buffer.add(self, record, len(message) + self.envelope)
 
 
 def flush_current() -> None:

@@ -39,8 +39,7 @@ class Metric:
         self.values: list[int | float] = []
 
 
-_HEADS: dict[tuple[str, tuple[str, ...]], str] = {}
-_MEMBERS: dict[tuple[tuple[str, str], ...], str] = {}
+_FRAMES: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, str]] = {}
 _DEFINITIONS: dict[tuple[str, str, int], tuple[str, str]] = {}
 
 
@@ -50,23 +49,20 @@ def _remember(cache: dict, key: object, value: object) -> None:  # type: ignore[
     cache[key] = value
 
 
-def _head(namespace: str, names: tuple[str, ...]) -> str:
-    head = _HEADS.get((namespace, names))
-    if head is None:
+def _frame(namespace: str, items: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """What surrounds the metric definitions (namespace, dimension names) and starts the members
+    (the dimension values), for one namespace and one set of dimensions."""
+    frame = _FRAMES.get((namespace, items))
+    if frame is None:
+        names = [k for k, _ in items]
         head = (
             f',"CloudWatchMetrics":[{{"Namespace":{_json.dumps(namespace)},'
-            f'"Dimensions":[{_json.dumps(list(names))}],"Metrics":['
+            f'"Dimensions":[{_json.dumps(names)}],"Metrics":['
         )
-        _remember(_HEADS, (namespace, names), head)
-    return head
-
-
-def _members(items: tuple[tuple[str, str], ...]) -> str:
-    members = _MEMBERS.get(items)
-    if members is None:
         members = "".join(f"{_json.dumps(k)}:{_json.dumps(v)}," for k, v in items)
-        _remember(_MEMBERS, items, members)
-    return members
+        frame = (head, "]}]}," + members)
+        _remember(_FRAMES, (namespace, items), frame)
+    return frame
 
 
 def _definition(name: str, unit: str, resolution: int) -> tuple[str, str]:
@@ -100,9 +96,8 @@ def encode(
     """
     if not metrics:
         return []
-    items = tuple(dimensions.items())
-    start = '{"_aws":{"Timestamp":' + str(timestamp_ms) + _head(namespace, tuple(dimensions))
-    middle = "]}]}," + _members(items)
+    head, middle = _frame(namespace, tuple(dimensions.items()))
+    start = '{"_aws":{"Timestamp":' + str(timestamp_ms) + head
     fixed = len(start) + len(middle) + 1
     lines: list[str] = []
     if len(metrics) == 1:  # the common case: one metric
@@ -138,6 +133,5 @@ def encode(
 
 def forget() -> None:
     """Empty the encoding caches (for tests)."""
-    _HEADS.clear()
-    _MEMBERS.clear()
+    _FRAMES.clear()
     _DEFINITIONS.clear()

@@ -26,6 +26,7 @@ from ._errors import DimensionError, MetricNameError, MetricResolutionError, Met
 __all__ = ["MetricSet", "add_dimension", "add_metric", "flush_metrics", "install", "reset"]
 
 _SERVICE = "service"
+_MIN, _MAX = 2.0**-360, 2.0**360
 
 
 class MetricSet:
@@ -52,6 +53,7 @@ class _State:
     process = MetricSet()
     sets: dict[_invocation.Invocation, MetricSet] = {}
     services: dict[str, str | None] = {}
+    names: set[str] = set()
 
 
 def _namespace() -> str:
@@ -85,16 +87,26 @@ def add_metric(name: str, value: float, unit: str = "Count", resolution: int = 6
     resolution. Bad input raises a :class:`~lambda_observe.metrics.MetricsError` naming what is valid;
     no namespace configured raises :class:`~lambda_observe.metrics.NamespaceError`.
     """
-    _namespace()
+    if _State.cfg is not config.get() or _State.problem is not None:
+        _namespace()  # raises NamespaceError
     if not _State.installed:
         install()
-    name = _validate.metric_name(name)
+    if type(name) is not str or name not in _State.names:  # names seen before were checked then
+        _validate.metric_name(name)
+        if len(_State.names) > 1024:
+            _State.names.clear()
+        _State.names.add(name)
     known = _validate.UNITS.get(unit) if type(unit) is str else None
     unit = known or _validate.unit(unit)
     if resolution != 60 or type(resolution) is not int:
         resolution = _validate.resolution(resolution)
-    number = _validate.value(value)
-    target = _target()
+    kind = type(value)
+    if (kind is int or kind is float) and _MIN <= abs(value) <= _MAX:
+        number = value
+    else:
+        number = _validate.value(value)
+    inv = _invocation.current()
+    target = _State.sets.get(inv, _State.process) if inv is not None else _State.process
     metric = target.metrics.get(name)
     if metric is None:
         if name == _SERVICE or name in target.dimensions:
@@ -239,4 +251,5 @@ def reset() -> None:
     _State.process = MetricSet()
     _State.sets.clear()
     _State.services.clear()
+    _State.names.clear()
     _emf.forget()
