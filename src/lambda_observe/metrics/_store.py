@@ -101,10 +101,8 @@ def add_metric(name: str, value: float, unit: str = "Count", resolution: int = 6
     if resolution != 60 or type(resolution) is not int:
         resolution = _validate.resolution(resolution)
     kind = type(value)
-    if (kind is int or kind is float) and _MIN <= abs(value) <= _MAX:
-        number = value
-    else:
-        number = _validate.value(value)
+    fast = (kind is int or kind is float) and _MIN <= abs(value) <= _MAX  # NaN fails the comparison
+    number = value if fast else _validate.value(value)
     inv = _invocation.current()
     target = _State.sets.get(inv, _State.process) if inv is not None else _State.process
     metric = target.metrics.get(name)
