@@ -9,10 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lambda_observe import add_dimension, add_metric, flush_metrics, propagate, traced
 from lambda_observe.metrics import DimensionError, MetricUnitError, NamespaceError
 from lambda_observe.testing import LambdaContext
+from tests.unit import test_metrics as unit_tests
 
 
 @pytest.fixture
@@ -281,3 +284,76 @@ def test_metrics_flushed_before_the_timeout_warning(namespace, capsys, monkeypat
     kinds = ["emf:" + names(x)[0] if "_aws" in x else x["level"] for x in out]
     assert kinds == ["emf:ColdStart", "emf:BeforeSleep", "WARNING"]
     assert_emf([x for x in out if "_aws" in x])
+
+
+def _public_api_lines(calls: list[tuple[str, Any, str, int]], dims: dict[str, str]) -> list[dict[str, Any]]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for name, value in dims.items():
+            add_dimension(name, value)
+        for name, value, unit, resolution in calls:
+            add_metric(name, value, unit=unit, resolution=resolution)
+        flush_metrics()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    calls=st.lists(
+        st.tuples(unit_tests.NAMES, unit_tests.VALUES, unit_tests.UNITS, st.sampled_from([1, 60])), max_size=40
+    ),
+    dims=st.dictionaries(unit_tests.DIM_NAMES, unit_tests.DIM_VALUES, max_size=10),
+)
+def test_any_valid_calls_write_valid_lines_with_every_value(namespace, emf_validator, calls, dims):
+    """Through the public functions: any valid names, values, units, resolutions and dimensions give
+    lines that validate, carry the dimensions given, and hold every value once."""
+    from tests.conftest import emf_problems, reset_library
+
+    reset_library()
+    first: dict[str, tuple[str, int]] = {}
+    calls = [(n, v, *first.setdefault(n, (u, r))) for n, v, u, r in calls if n not in dims and n != "service"]
+    docs = _public_api_lines(calls, dims)
+    if not calls:
+        assert docs == []
+        return
+    for doc in docs:
+        assert emf_problems(doc, emf_validator) == []
+        assert dimension_set(doc) == {"service": "test-fn", **dims}
+    assert unit_tests.values_by_name(docs) == {
+        n: [v for m, v, _, _ in calls if m == n] for n in dict.fromkeys(c[0] for c in calls)
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    bad=st.one_of(
+        st.tuples(st.just("name"), unit_tests.BAD_NAMES),
+        st.tuples(
+            st.just("value"),
+            st.sampled_from([float("nan"), float("inf"), -float("inf"), True, None, "1", 2.0**400, 1e-200]),
+        ),
+        st.tuples(st.just("unit"), st.sampled_from(["Millis", "count", "", None, 5])),
+        st.tuples(st.just("resolution"), st.sampled_from([0, 5, 60.0, True, "1"])),
+    )
+)
+def test_bad_calls_raise_typed_errors_and_add_nothing(namespace, bad):
+    """Through add_metric (and its fast paths): each kind of bad input raises its own error and adds nothing."""
+    from lambda_observe.metrics import MetricNameError, MetricResolutionError, MetricValueError
+    from lambda_observe.metrics._store import _State
+
+    add_metric("Good", 1)  # a name seen before takes the fast path; the bad calls below must not
+    kind, value = bad
+    args: dict[str, Any] = {"name": "Good", "value": 1, "unit": "Count", "resolution": 60, kind: value}
+    error = {
+        "name": MetricNameError,
+        "value": MetricValueError,
+        "unit": MetricUnitError,
+        "resolution": MetricResolutionError,
+    }
+    with pytest.raises(error[kind]):
+        add_metric(**args)
+    assert _State.process.metrics["Good"].values == [1]
+    _State.process.take()
