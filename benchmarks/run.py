@@ -200,6 +200,29 @@ def logline(rounds: int, n: int) -> dict[str, Any]:
     return {s: stats(v) for s, v in samples.items()}
 
 
+def metrics(rounds: int, n: int) -> dict[str, Any]:
+    """Metrics (one metric + the flush) against Powertools Metrics, and log buffering with nothing to
+    flush against writing the same records; the stacks interleaved, ratios taken within each round."""
+    stacks = ["lambda_observe", "powertools", "buffered", "direct"]
+    samples: dict[str, list[float]] = {s: [] for s in stacks}
+    per_round: list[dict[str, float]] = []
+    for _ in range(rounds):
+        this: dict[str, float] = {}
+        for stack in stacks:
+            batches = worker(["benchmarks.stacks.metrics", stack, str(n), "3"])["batches_us"]
+            samples[stack] += batches
+            this[stack] = statistics.median(batches)
+        per_round.append(this)
+    ratios = {
+        "metrics_vs_powertools": [r["lambda_observe"] / r["powertools"] for r in per_round],
+        "buffered_vs_direct": [r["buffered"] / r["direct"] for r in per_round],
+    }
+    return {
+        **{s: stats(v) for s, v in samples.items()},
+        "ratios": {k: stats(v) for k, v in ratios.items()},
+    }
+
+
 def timed_process(args: list[str]) -> tuple[float, int]:
     """Wall seconds of a whole interpreter run and its peak RSS (KiB), from wait4."""
     start = time.perf_counter()
@@ -795,6 +818,8 @@ def render(data: dict[str, Any], command: str) -> str:
             f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} | "
             f"{v['median'] / lg['powertools']['median']:.2f}x |"
         )
+    if "metrics" in data:
+        lines += _metrics_section(data["metrics"])
     idem = data["idempotency"]
     ptn, ptd = idem["new"]["powertools"]["median"], idem["duplicate"]["powertools"]["median"]
     lines += [
@@ -882,12 +907,39 @@ def render(data: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def _metrics_section(mt: dict[str, Any]) -> list[str]:
+    """## 3a: metrics and log buffering (`benchmarks/stacks/metrics.py`)."""
+    lines = [
+        "",
+        "## 3a. Metrics and log buffering",
+        "",
+        "Microseconds per invocation (`benchmarks/stacks/metrics.py`). Metrics: one metric added and the",
+        "end-of-invocation flush writing its EMF line (lambda_observe: the metrics start hook, `add_metric`,",
+        "the end hook; Powertools: a `log_metrics` handler calling `add_metric`). Log buffering: five DEBUG",
+        "records per invocation held and dropped (`LAMBDA_OBSERVE_LOG_BUFFER=DEBUG`), against the same records",
+        "written at level DEBUG. Ratios are taken within each round (median and range over rounds).",
+        "",
+        "| stack | median µs | min-max |",
+        "|---|---|---|",
+    ]
+    for s in ("lambda_observe", "powertools", "buffered", "direct"):
+        v = mt[s]
+        lines.append(f"| {s} | {_us(v['median'])} | {_us(v['min'])}-{_us(v['max'])} |")
+    r = mt["ratios"]
+    lines += [
+        "",
+        f"Metrics, lambda_observe / Powertools: **{_ratio(r['metrics_vs_powertools'])}**; log buffering with",
+        f"nothing to flush / writing directly: **{_ratio(r['buffered_vs_direct'])}**.",
+    ]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer", "batch"],
+        choices=["warm", "instructions", "syscalls", "cold", "logline", "metrics", "idempotency", "layer", "batch"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -919,6 +971,7 @@ def main() -> None:
         "warm": lambda: warm(rounds * 3, 1000),
         "cold": lambda: cold(rounds * 3),
         "logline": lambda: logline(rounds, 5000),
+        "metrics": lambda: metrics(rounds, 2000),
         "idempotency": lambda: idempotency(rounds * 2, 100),
         "batch": lambda: batch(rounds * 2),
         "layer": layer_sizes,

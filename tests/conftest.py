@@ -49,6 +49,46 @@ def assert_valid(xray_validator: Any) -> Any:
     return check
 
 
+@pytest.fixture(scope="session")
+def emf_validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft7Validator(json.loads(EMF_SCHEMA_PATH.read_text()))
+
+
+def emf_problems(doc: dict[str, Any], validator: Any) -> list[str]:
+    """What is wrong with one EMF document: the schema, and the limits the schema does not state
+    (100 values per metric, a root member for each metric and dimension, one event's size)."""
+    problems = [e.message for e in validator.iter_errors(doc)]
+    if problems:
+        return problems
+    for directive in doc["_aws"]["CloudWatchMetrics"]:
+        for names in directive["Dimensions"]:
+            problems += [f"dimension {n!r} has no string value" for n in names if not isinstance(doc.get(n), str)]
+        for metric in directive["Metrics"]:
+            value = doc.get(metric["Name"])
+            values = value if isinstance(value, list) else [value]
+            if not 0 < len(values) <= 100:
+                problems.append(f"metric {metric['Name']!r} has {len(values)} values in one line")
+            if not all(type(v) in (int, float) and v == v and abs(v) != float("inf") for v in values):
+                problems.append(f"metric {metric['Name']!r} has a value that is not a finite number")
+    if len(json.dumps(doc, separators=(",", ":"))) > 256 * 1024 - 26:
+        problems.append("larger than a CloudWatch Logs event")
+    return problems
+
+
+@pytest.fixture
+def assert_emf(emf_validator: Any) -> Any:
+    def check(docs: list[dict[str, Any]]) -> None:
+        """Each EMF document validates against the schema and keeps the limits it does not state."""
+        assert docs, "no EMF documents to validate"
+        for doc in docs:
+            problems = emf_problems(doc, emf_validator)
+            assert not problems, f"{doc}: {problems}"
+
+    return check
+
+
 def shared_event(name: str) -> dict[str, Any]:
     """A real event sample from ``tests/data/events`` (a missing file is an error, never a skip)."""
     path = EVENTS / name
@@ -57,8 +97,9 @@ def shared_event(name: str) -> dict[str, Any]:
 
 def reset_library() -> None:
     from lambda_observe import _invocation, _warn, config, redact
-    from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS
-    from lambda_observe.logs import _Setup
+    from lambda_observe._hooks import END_HOOKS, INVOCATION_HOOKS, TIMEOUT_HOOKS
+    from lambda_observe.logs import _buffer, _Setup
+    from lambda_observe.metrics import _store
     from lambda_observe.tracing import _state
 
     config.reset()
@@ -69,6 +110,9 @@ def reset_library() -> None:
     _Setup.done = False
     INVOCATION_HOOKS.clear()
     END_HOOKS.clear()
+    TIMEOUT_HOOKS.clear()
+    _buffer.reset()
+    _store.reset()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_lambda_observe_handler", False):
@@ -114,6 +158,7 @@ def clean_library(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             "LOG_LEVEL",
             "AWS_LAMBDA_INITIALIZATION_TYPE",
             "AWS_XRAY_SDK_ENABLED",
+            "POWERTOOLS_METRICS_NAMESPACE",
         ):
             monkeypatch.delenv(key, raising=False)
     reset_library()

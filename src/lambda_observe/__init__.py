@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "add_dimension",
     "add_metadata",
+    "add_metric",
     "annotate",
     "append_keys",
     "capture",
+    "flush_metrics",
     "get_logger",
     "idempotent",
     "idempotent_function",
@@ -28,10 +31,13 @@ __all__ = [
 ]
 
 _WHERE = {
+    "add_dimension": "lambda_observe.metrics",
     "add_metadata": "lambda_observe.tracing.api",
+    "add_metric": "lambda_observe.metrics",
     "annotate": "lambda_observe.tracing.api",
     "append_keys": "lambda_observe.logs",
     "capture": "lambda_observe.tracing.api",
+    "flush_metrics": "lambda_observe.metrics",
     "get_logger": "lambda_observe.logs",
     "idempotent": "lambda_observe.idempotency",
     "idempotent_function": "lambda_observe.idempotency",
@@ -48,6 +54,7 @@ if TYPE_CHECKING:
     from ._invocation import is_cold_start
     from .idempotency import idempotent, idempotent_function
     from .logs import append_keys, get_logger, setup_logging
+    from .metrics import add_dimension, add_metric, flush_metrics
     from .tracing._context import propagate
     from .tracing.api import add_metadata, annotate, capture, subsegment
     from .tracing.patching import patch

@@ -185,6 +185,10 @@ def traced(
             from .logs import setup_logging
 
             setup_logging(service=service)
+        if config.get().metrics_namespace:  # ColdStart, and each invocation's metrics flushed at its end
+            from .metrics._store import install
+
+            install()
         if _is_coroutine_function(handler):
 
             def run_async(event: Any, context: Any) -> Any:

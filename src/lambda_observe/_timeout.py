@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from . import config
+from ._hooks import before_timeout_warning
 from ._invocation import Invocation
 
 __all__ = ["arm", "disarm"]
@@ -33,6 +34,7 @@ def _fire() -> None:
     try:
         opened = sorted(root.open.values(), key=lambda s: s.start_time) if root is not None else []
         names = [getattr(s, "name", "?") for s in opened]
+        before_timeout_warning(inv)  # buffered logs and metrics first, then the warning
         remaining = inv.remaining_ms()
         message = (
             f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; "

@@ -25,6 +25,10 @@ LAMBDA_OBSERVE_REDACT_KEYS                (none)       extra key patterns to red
 LAMBDA_OBSERVE_IDEMPOTENCY                true         ``false`` turns idempotency off (local work)
 LAMBDA_OBSERVE_IDEMPOTENCY_STORE          sqlite       store URL; unset = a SQLite file in /tmp
 LAMBDA_OBSERVE_HANDLER                    (none)       the original handler, for the zero-code wrapper
+LAMBDA_OBSERVE_METRICS_NAMESPACE          (none)       CloudWatch namespace of the EMF metrics
+POWERTOOLS_METRICS_NAMESPACE              (none)       the same, when the variable above is unset
+LAMBDA_OBSERVE_LOG_BUFFER                 (off)        ``DEBUG``/``INFO``: hold those records until a failure
+LAMBDA_OBSERVE_LOG_BUFFER_BYTES           262144       the log buffer's bound per invocation (bytes)
 ========================================  ===========  ==============================================
 """
 
@@ -60,6 +64,28 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name}={raw!r}: expected a number") from None
 
 
+def _buffer_level(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip().upper()
+    if raw.lower() in _FALSE:
+        return None
+    if raw not in ("DEBUG", "INFO"):
+        raise ValueError(f"{name}={raw!r}: expected DEBUG or INFO (the level at and below which records wait)")
+    return raw
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: expected a positive whole number of bytes")
+    return value
+
+
 class Config:
     """A snapshot of the environment, taken once per process (a plain class: no dataclasses import)."""
 
@@ -80,6 +106,9 @@ class Config:
     idempotency: bool
     idempotency_store: str | None
     handler: str | None
+    metrics_namespace: str | None
+    log_buffer: str | None
+    log_buffer_bytes: int
     in_lambda: bool
     provisioned: bool
 
@@ -115,6 +144,11 @@ class Config:
             idempotency=_flag("LAMBDA_OBSERVE_IDEMPOTENCY", True),
             idempotency_store=env.get("LAMBDA_OBSERVE_IDEMPOTENCY_STORE") or None,
             handler=env.get("LAMBDA_OBSERVE_HANDLER") or None,
+            metrics_namespace=(
+                env.get("LAMBDA_OBSERVE_METRICS_NAMESPACE") or env.get("POWERTOOLS_METRICS_NAMESPACE") or None
+            ),
+            log_buffer=_buffer_level("LAMBDA_OBSERVE_LOG_BUFFER"),
+            log_buffer_bytes=_positive_int("LAMBDA_OBSERVE_LOG_BUFFER_BYTES", 256 * 1024),
             in_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME") or env.get("LAMBDA_TASK_ROOT")),
             provisioned=env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency",
         )

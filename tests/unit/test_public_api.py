@@ -13,10 +13,13 @@ def test_all_is_sorted_and_exact():
     """__all__ is sorted, every name resolves, and nothing else public is exported."""
     assert lambda_observe.__all__ == sorted(lambda_observe.__all__)
     assert set(lambda_observe.__all__) == {
+        "add_dimension",
         "add_metadata",
+        "add_metric",
         "annotate",
         "append_keys",
         "capture",
+        "flush_metrics",
         "get_logger",
         "idempotent",
         "idempotent_function",

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from .. import _invocation, config
 from .. import redact as _redact
+from . import _buffer
 from ._correlation import correlation_id
 from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
 
@@ -32,6 +33,7 @@ class _Setup:
     done = False
     level = logging.INFO
     applied = logging.INFO
+    floor = logging.INFO  # the root logger's level: lower than ``level`` when records are buffered
 
 
 def _level(name: str) -> int:
@@ -74,6 +76,7 @@ def setup_logging(
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
             root.removeHandler(handler)
+    configured = runtime if runtime and stream is None else []
     if runtime and stream is None:
         for handler in runtime:
             if type(handler).__name__ in _RUNTIME_HANDLERS:  # the runtime's sink adds no newline itself
@@ -85,8 +88,10 @@ def setup_logging(
         setattr(ours, _MARK, True)
         ours.setFormatter(formatter)
         root.addHandler(ours)
-    root.setLevel(_Setup.level)
-    _Setup.applied = _Setup.level
+        configured = [ours]
+    _Setup.floor = _buffer.install(configured, _Setup.level)
+    root.setLevel(_Setup.floor)
+    _Setup.applied = _Setup.floor
     logging.getLogger("lambda_observe").setLevel(logging.NOTSET)
     from .._hooks import add_start_hook
 
@@ -152,7 +157,7 @@ def _on_invocation(inv: _invocation.Invocation, event: Any) -> None:
     inv.correlation_id = correlation_id(event, cfg.correlation_id_path)
     rate = cfg.debug_sample_rate
     inv.debug = rate > 0 and random.random() < rate
-    wanted = logging.DEBUG if inv.debug else _Setup.level
+    wanted = logging.DEBUG if inv.debug else _Setup.floor
     if wanted != _Setup.applied:
         logging.getLogger().setLevel(wanted)
         _Setup.applied = wanted
