@@ -332,7 +332,7 @@ def layer_sizes() -> dict[str, Any]:
         site = root / "python"
         site.mkdir(parents=True)
         layer._pip_install(["aws-lambda-powertools[tracer]"], site, "3.12", "arm64")
-        layer._prune(site, keep_runtime=False)
+        layer._prune(site, keep_runtime=False, diet=False)  # pruned as when issue #17 measured it
         target = Path(tmp) / "powertools.zip"
         layer._zip(root, target)
         out["powertools_tracer"] = target.stat().st_size

@@ -102,7 +102,10 @@ def _copy_self(target: Path) -> None:
     )
 
 
-def _prune(site: Path, keep_runtime: bool, with_cli: bool = False) -> None:
+def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = True) -> None:
+    """Leave out the runtime's packages and what never runs on Lambda. ``diet=False`` keeps to
+    the pruning of earlier versions (runtime packages, tests, caches), which the benchmarks apply
+    to a Powertools layer so its size stays comparable with the figure issue #17 quotes."""
     if not keep_runtime:
         for name in _RUNTIME_TOP_LEVEL:
             path = site / name
@@ -114,6 +117,13 @@ def _prune(site: Path, keep_runtime: bool, with_cli: bool = False) -> None:
             dist = info.name.split("-")[0].lower()
             if dist in RUNTIME_PACKAGES:
                 shutil.rmtree(info)
+    if not diet:
+        for path in sorted(site.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and path.name in _BLOAT_DIRS - {"sboms"}:
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.is_file() and path.suffix in (".pyc", ".pyo"):
+                path.unlink()
+        return
     if not with_cli:
         for name in _CLI_ONLY:
             _remove(site / "lambda_observe" / name)
