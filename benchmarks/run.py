@@ -802,7 +802,37 @@ def render(data: dict[str, Any], command: str) -> str:
         f"| Powertools[tracer], built the same way | {sizes['powertools_tracer']:,} | 1.00x |",
         "",
     ]
+    if "patch_cost" in data:
+        pc = data["patch_cost"]
+        lines += [
+            "## Patching and init tracing at cold start (benchmarks/patch_cost.py)",
+            "",
+            "From before the patching call to the end of importing boto3 and requests, in each order; wall",
+            "and CPU time (CPU time is steadier on a shared machine). Target (issue #17): at most 10 ms added.",
+            "",
+            pc["patch"],
+            "",
+            pc["init"],
+            "",
+        ]
     return "\n".join(lines)
+
+
+def patch_cost(runs: int) -> dict[str, str]:
+    """benchmarks/patch_cost.py's two tables (patching in both orders; init tracing on/off)."""
+
+    def table(*extra: str) -> str:
+        out = subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "patch_cost.py"), "--runs", str(runs), *extra],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    return {"patch": table(), "init": table("--init-trace")}
 
 
 def main() -> None:
@@ -810,7 +840,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer"],
+        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer", "patch_cost"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -844,6 +874,7 @@ def main() -> None:
         "logline": lambda: logline(rounds, 5000),
         "idempotency": lambda: idempotency(rounds * 2, 100),
         "layer": layer_sizes,
+        "patch_cost": lambda: patch_cost(max(11, rounds * 3)),
         "instructions": instructions,
         "syscalls": syscalls,
     }
