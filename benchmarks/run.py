@@ -430,7 +430,7 @@ def layer_sizes() -> dict[str, Any]:
         site = root / "python"
         site.mkdir(parents=True)
         layer._pip_install(["aws-lambda-powertools[tracer]"], site, "3.12", "arm64")
-        layer._prune(site, keep_runtime=False)
+        layer._prune(site, keep_runtime=False, diet=False)  # pruned as when issue #17 measured it
         target = Path(tmp) / "powertools.zip"
         layer._zip(root, target)
         out["powertools_tracer"] = target.stat().st_size
@@ -904,6 +904,19 @@ def render(data: dict[str, Any], command: str) -> str:
     ]
     if "batch" in data:
         lines += [*_batch_lines(data["batch"])[1:], ""]
+    if "patch_cost" in data:
+        pc = data["patch_cost"]
+        lines += [
+            "## Patching and init tracing at cold start (benchmarks/patch_cost.py)",
+            "",
+            "From before the patching call to the end of importing boto3 and requests, in each order; wall",
+            "and CPU time (CPU time is steadier on a shared machine). Target (issue #17): at most 10 ms added.",
+            "",
+            pc["patch"],
+            "",
+            pc["init"],
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -934,12 +947,40 @@ def _metrics_section(mt: dict[str, Any]) -> list[str]:
     return lines
 
 
+def patch_cost(runs: int) -> dict[str, str]:
+    """benchmarks/patch_cost.py's two tables (patching in both orders; init tracing on/off)."""
+
+    def table(*extra: str) -> str:
+        out = subprocess.run(
+            [PY, str(ROOT / "benchmarks" / "patch_cost.py"), "--runs", str(runs), *extra],
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    return {"patch": table(), "init": table("--init-trace")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "syscalls", "cold", "logline", "metrics", "idempotency", "layer", "batch"],
+        choices=[
+            "warm",
+            "instructions",
+            "syscalls",
+            "cold",
+            "logline",
+            "metrics",
+            "idempotency",
+            "layer",
+            "batch",
+            "patch_cost",
+        ],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -975,6 +1016,7 @@ def main() -> None:
         "idempotency": lambda: idempotency(rounds * 2, 100),
         "batch": lambda: batch(rounds * 2),
         "layer": layer_sizes,
+        "patch_cost": lambda: patch_cost(max(11, rounds * 3)),
         "instructions": instructions,
         "syscalls": syscalls,
     }

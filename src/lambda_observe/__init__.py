@@ -71,3 +71,8 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
+
+
+# Init tracing (LAMBDA_OBSERVE_TRACE_INIT=true) must start before the handler's other imports.
+if __import__("os").environ.get("LAMBDA_OBSERVE_TRACE_INIT", "").strip().lower() in ("1", "true", "yes", "on"):
+    importlib.import_module("lambda_observe._init_trace").start(from_process_start=True)

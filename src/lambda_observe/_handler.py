@@ -49,8 +49,12 @@ class _First:
 
 
 def _first_invocation() -> None:
-    """Once per process, at the first invocation: apply ``LAMBDA_OBSERVE_PATCH``."""
+    """Once per process, at the first invocation: reseed ids after a SnapStart restore, apply
+    ``LAMBDA_OBSERVE_PATCH``."""
     _First.done = True
+    from . import _snapstart
+
+    _snapstart.first_invocation()
     names = config.get().patch
     if names:
         try:
@@ -79,6 +83,8 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
             span = backend.start(opts.name, root)
             backend.annotate(span, "ColdStart", inv.cold_start)
             backend.annotate(span, "Service", inv.service)  # both keys already fit X-Ray's pattern
+            if inv.restore:
+                backend.annotate(span, "Restore", True)
     except Exception as exc:
         _warn.once("traced-start", "lambda_observe: could not start the handler's subsegment: %r", exc)
         span = None
@@ -181,6 +187,9 @@ def traced(
         if not callable(handler):
             raise TypeError(f"traced() decorates a handler function, not {type(handler).__name__}")
         opts = _Options(getattr(handler, "__name__", "handler"), service, capture_response, capture_error, log_errors)
+        from . import _snapstart
+
+        _snapstart.prepare()
         if logs:
             from .logs import setup_logging
 

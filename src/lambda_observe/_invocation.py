@@ -17,7 +17,19 @@ from typing import Any
 from . import config
 from ._trace_header import TraceHeader, parse
 
-__all__ = ["Invocation", "begin", "current", "end", "is_cold_start"]
+__all__ = ["INIT_TYPES", "Invocation", "begin", "current", "end", "init_type", "is_cold_start"]
+
+#: The values of ``AWS_LAMBDA_INITIALIZATION_TYPE``. An unset or unknown value counts as on-demand.
+INIT_TYPES = ("on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances")
+#: Init types whose environments are initialised before any request is routed to them: no
+#: invocation waits for an init, so none is a cold start.
+_AHEAD_OF_TIME = frozenset({"provisioned-concurrency", "lambda-managed-instances"})
+
+
+def init_type() -> str:
+    """How this execution environment was initialised (``AWS_LAMBDA_INITIALIZATION_TYPE``)."""
+    raw = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "").strip().lower()
+    return raw if raw in INIT_TYPES else "on-demand"
 
 
 class Invocation:
@@ -31,9 +43,11 @@ class Invocation:
         "function_arn",
         "function_name",
         "function_version",
+        "init_type",
         "keys",
         "memory_mb",
         "request_id",
+        "restore",
         "service",
         "trace",
         "trace_header",
@@ -65,6 +79,9 @@ class Invocation:
         self.correlation_id: str | None = None
         self.debug = False
         self.keys: dict[str, Any] = {}
+        self.init_type = "on-demand"
+        #: The first invocation after a SnapStart restore.
+        self.restore = False
 
     def remaining_ms(self) -> float | None:
         """Milliseconds left before the deadline, or ``None`` when there is none."""
@@ -80,6 +97,7 @@ class _Process:
     """Per-process state: whether an invocation has begun in this execution environment."""
 
     invoked = False
+    init_type: str | None = None
 
 
 def _remaining_ms(context: object) -> float | None:
@@ -114,8 +132,12 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
     Reads ``_X_AMZN_TRACE_ID`` and parses it once; everything after reads the result.
     """
     cfg = config.get()
-    cold = not _Process.invoked and not cfg.provisioned
-    _Process.invoked = True
+    first = not _Process.invoked
+    if first:
+        _Process.invoked = True
+        _Process.init_type = init_type()
+    kind = _Process.init_type or "on-demand"
+    cold = first and kind not in _AHEAD_OF_TIME and not cfg.provisioned
     raw = os.environ.get("_X_AMZN_TRACE_ID")
     remaining = _remaining_ms(context)
     env = os.environ
@@ -131,6 +153,10 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
         deadline=None if remaining is None else time.time() + remaining / 1000.0,
         service=service or cfg.service,
     )
+    inv.init_type = kind
+    if first and kind == "snap-start":
+        inv.restore = True
+        inv.keys["restore"] = True
     return inv, _CURRENT.set(inv)
 
 
@@ -148,7 +174,9 @@ def current() -> Invocation | None:
 
 
 def is_cold_start() -> bool:
-    """True only during the first invocation of this process (never under provisioned concurrency)."""
+    """True only during the invocation that waited for this environment's init: the first one of
+    an on-demand environment, or the first after a SnapStart restore; never under provisioned
+    concurrency or on managed instances, whose environments are initialised ahead of requests."""
     inv = _CURRENT.get()
     return inv.cold_start if inv is not None else False
 
@@ -156,3 +184,4 @@ def is_cold_start() -> bool:
 def reset_process() -> None:
     """Make the next invocation a cold start again (for tests)."""
     _Process.invoked = False
+    _Process.init_type = None

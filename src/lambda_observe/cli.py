@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--compile", action="store_true", help="ship compiled .pyc files only")
     build.add_argument("--slim", action="store_true", help="leave out orjson (smaller, slower serialization)")
+    build.add_argument(
+        "--with-cli", action="store_true", help="keep the CLI, layer builder and local runner (not needed on Lambda)"
+    )
     build.add_argument("--source", default=None, help="install lambda_observe from this path (default: this package)")
     return parser
 
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 compile_only=args.compile,
                 source=args.source,
                 slim=args.slim,
+                with_cli=args.with_cli,
             )
             return 0
     except ValueError as exc:

@@ -3,11 +3,17 @@
 The zip has the ``python/`` layout Lambda mounts at ``/opt/python``; dependencies are wheels
 resolved for the target runtime and architecture (not the build machine); what the Python
 runtime already ships (boto3, botocore, ...) is left out; the bytes are reproducible.
+
+Only what runs on Lambda goes in: native libraries are stripped of symbols and debug info; C
+sources, type stubs, tests, install records and package long descriptions are left out; so are
+this package's CLI, layer builder and local runner, and the X-Ray SDK's web-framework
+integrations (``with_cli=True`` keeps the CLI, builder and runner).
 """
 
 from __future__ import annotations
 
 import os
+import platform as _platform
 import py_compile
 import shutil
 import subprocess
@@ -27,7 +33,15 @@ _PLATFORMS = {
     "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"],
     "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"],
 }
-_BLOAT_DIRS = {"__pycache__", "tests", "test", "testing_support", "bin", "wrapt-stubs"}
+_BLOAT_DIRS = {"__pycache__", "tests", "test", "testing_support", "bin", "wrapt-stubs", "sboms"}
+_BLOAT_SUFFIXES = (".pyc", ".pyo", ".c", ".h", ".pyi")
+_BLOAT_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+#: Never used on Lambda: the command line, the layer builder, the local runner and test helpers.
+_CLI_ONLY = ("cli.py", "layer.py", "local", "testing.py", "__main__.py")
+#: The X-Ray SDK's integrations for web frameworks (a Lambda function has none of these servers),
+#: and its patchers for botocore and requests (lambda_observe patches those itself).
+_SDK_UNUSED = ("aiohttp", "bottle", "django", "flask", "flask_sqlalchemy", "sqlalchemy", "botocore", "requests")
+_MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -88,7 +102,10 @@ def _copy_self(target: Path) -> None:
     )
 
 
-def _prune(site: Path, keep_runtime: bool) -> None:
+def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = True) -> None:
+    """Leave out the runtime's packages and what never runs on Lambda. ``diet=False`` keeps to
+    the pruning of earlier versions (runtime packages, tests, caches), which the benchmarks apply
+    to a Powertools layer so its size stays comparable with the figure issue #17 quotes."""
     if not keep_runtime:
         for name in _RUNTIME_TOP_LEVEL:
             path = site / name
@@ -100,11 +117,79 @@ def _prune(site: Path, keep_runtime: bool) -> None:
             dist = info.name.split("-")[0].lower()
             if dist in RUNTIME_PACKAGES:
                 shutil.rmtree(info)
+    if not diet:
+        for path in sorted(site.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and path.name in _BLOAT_DIRS - {"sboms"}:
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.is_file() and path.suffix in (".pyc", ".pyo"):
+                path.unlink()
+        return
+    if not with_cli:
+        for name in _CLI_ONLY:
+            _remove(site / "lambda_observe" / name)
+        for name in _SDK_UNUSED:
+            _remove(site / "aws_xray_sdk" / "ext" / name)
     for path in sorted(site.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path.is_dir() and path.name in _BLOAT_DIRS:
             shutil.rmtree(path, ignore_errors=True)
-        elif path.is_file() and path.suffix in (".pyc", ".pyo"):
+        elif path.is_file() and (path.suffix in _BLOAT_SUFFIXES or _install_record(path)):
             path.unlink()
+        elif path.is_file() and path.name == "METADATA" and path.parent.name.endswith(".dist-info"):
+            _headers_only(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def _install_record(path: Path) -> bool:
+    return path.name in _BLOAT_FILES and path.parent.name.endswith(".dist-info")
+
+
+def _headers_only(metadata: Path) -> None:
+    """Keep a METADATA file's headers (name, version, license: what importlib.metadata reads);
+    drop the long description (the project's README) after the first blank line."""
+    text = metadata.read_text(encoding="utf-8")
+    head, sep, _ = text.partition("\n\n")
+    if sep:
+        metadata.write_text(head + "\n", encoding="utf-8")
+
+
+def strip_tool(arch: str) -> str | None:
+    """A program that can strip ``arch`` ELF files on this machine, or None."""
+    gnu = {"x86_64": "x86_64-linux-gnu-strip", "arm64": "aarch64-linux-gnu-strip"}[arch]
+    for tool in ("llvm-strip", gnu, *sorted(_llvm_versions())):
+        if shutil.which(tool):
+            return tool
+    if _MACHINE.get(_platform.machine()) == arch and shutil.which("strip"):
+        return "strip"
+    return None
+
+
+def _llvm_versions() -> list[str]:
+    return [p.name for d in os.get_exec_path() if os.path.isdir(d) for p in Path(d).glob("llvm-strip-*")]
+
+
+def _strip(site: Path, arch: str) -> int:
+    """Strip symbols and debug info from the native libraries; returns how many were stripped."""
+    libs = sorted(p for p in site.rglob("*.so*") if p.is_file())
+    if not libs:
+        return 0
+    tool = strip_tool(arch)
+    if tool is None:
+        _say(
+            f"lambda-observe: no strip program for {arch} here (llvm-strip, or binutils' "
+            f"{'aarch64' if arch == 'arm64' else 'x86_64'}-linux-gnu-strip): native libraries left unstripped"
+        )
+        return 0
+    for lib in libs:
+        proc = subprocess.run([tool, "--strip-unneeded", str(lib)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise LayerBuildError(f"{tool} could not strip {lib.name}: {proc.stderr.strip()}")
+    return len(libs)
 
 
 def _compile(site: Path, python: str) -> None:
@@ -156,6 +241,7 @@ def build_layer(
     source: str | None = None,
     quiet: bool = False,
     slim: bool = False,
+    with_cli: bool = False,
 ) -> Path:
     """Build the layer zip and return its path. Raises :class:`LayerBuildError` with the reason."""
     if python not in ("3.10", "3.11", "3.12", "3.13", "3.14"):
@@ -180,10 +266,14 @@ def build_layer(
         if source is None:
             _copy_self(site)
         say(
-            "[2/4] leaving out the runtime's own packages, tests and caches"
+            "[2/4] leaving out the runtime's own packages, tests, caches, sources and stubs"
             + (" (keeping runtime packages)" if keep_runtime else "")
+            + (" (keeping the CLI and local runner)" if with_cli else "")
         )
-        _prune(site, keep_runtime)
+        _prune(site, keep_runtime, with_cli)
+        stripped = _strip(site, arch)
+        if stripped:
+            say(f"      stripped {stripped} native libraries")
         if compile_only:
             say("[3/4] compiling to .pyc")
             _compile(site, python)

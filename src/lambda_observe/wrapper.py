@@ -34,7 +34,14 @@ def load() -> Callable[[Any, Any], Any]:
         )
     if spec.strip() in ("lambda_observe.wrapper.handler", "lambda_observe/wrapper.handler"):
         raise HandlerNotFoundError(f"{VARIABLE}={spec!r} names the wrapper itself; set it to the original handler")
-    original = load_handler(spec, source=VARIABLE)
+    from . import _init_trace
+
+    if _init_trace.enabled(default=True):  # the handler module's import is the init to trace
+        _init_trace.start()
+    try:
+        original = load_handler(spec, source=VARIABLE)
+    finally:
+        _init_trace.stop()
     return traced(original)
 
 

@@ -14,16 +14,28 @@ import traceback
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Root", "Span", "new_id"]
+__all__ = ["Root", "Span", "new_id", "reseed"]
 
 _NAME_EXTRA = frozenset(" _.:/%&#=+-@")
 _MAX_FRAMES = 30
 _CAUSE_ATTR = "_lambda_observe_cause_id"
-_bits = random.getrandbits  # the module's generator is reseeded after fork
+#: Our own generator for entity ids: a user's ``random.seed(...)`` never makes ids repeat.
+_RNG = random.Random()
+_bits = _RNG.getrandbits
+
+
+def reseed() -> None:
+    """Draw a fresh seed from the OS. After ``fork()`` this happens by itself; after a SnapStart
+    restore (every restored environment starts from the same memory image) it must be called."""
+    _RNG.seed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=reseed)
 
 
 def new_id() -> str:
-    """A random 16-hex-digit entity id (unique, not secret: no system call needed)."""
+    """A random 16-hex-digit entity id (unique, not secret: no system call per id)."""
     return f"{_bits(64):016x}"
 
 

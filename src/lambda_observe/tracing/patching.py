@@ -1,17 +1,19 @@
 """``patch()``: trace only the libraries the user names.
 
 Patching is deferred: a library that is not imported yet is patched when the user's code
-imports it (a post-import hook), so ``patch("boto3")`` does not import botocore itself.
-The X-Ray SDK's patchers do the wrapping; each is applied at most once.
+imports it (a post-import hook, :mod:`._post_import`), so ``patch("boto3")`` does not import
+botocore itself, and ``patch()`` imports neither the X-Ray SDK nor wrapt. botocore and requests
+get light patchers of our own (:mod:`._light`); the other libraries get the X-Ray SDK's, which
+are imported only when such a library is. Each patcher is applied at most once.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import ModuleType
 
 from .. import _warn, config
 
@@ -84,6 +86,12 @@ def _apply(sdk_name: str) -> None:
         return
     _APPLIED.add(sdk_name)
     try:
+        from . import _light
+
+        light = _light.PATCHERS.get(sdk_name)
+        if light is not None:
+            light(sys.modules[SUPPORTED[sdk_name]])
+            return
         from . import _sdk_bridge
 
         _sdk_bridge.install()
@@ -104,8 +112,11 @@ def _apply(sdk_name: str) -> None:
         _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
 
 
-def _on_import(sdk_name: str, module: object) -> None:
-    _apply(sdk_name)
+def _on_import(sdk_name: str) -> Callable[[ModuleType], None]:
+    def hook(module: ModuleType) -> None:
+        _apply(sdk_name)
+
+    return hook
 
 
 def patch(*names: str, ignore: Iterable[str] = ()) -> None:
@@ -148,12 +159,9 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
             )
             continue
         _REQUESTED.add(sdk_name)
-        if module in sys.modules:
-            _apply(sdk_name)
-        else:
-            import wrapt
+        from ._post_import import when_imported
 
-            wrapt.register_post_import_hook(functools.partial(_on_import, sdk_name), module)
+        when_imported(module, _on_import(sdk_name))
 
 
 def patched() -> frozenset[str]:
