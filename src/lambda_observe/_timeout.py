@@ -1,10 +1,16 @@
 """The timeout warning: say where the time went before Lambda kills the process.
 
 When an invocation comes within a margin of its deadline, log one WARNING naming the
-request id and the subsegments still open, and send those subsegments closed with a
-timeout cause. In the main thread (where the Lambda runtime calls the handler) this is a
-``SIGALRM`` interval timer: no thread at all. Elsewhere, a ``threading.Timer`` that is
-cancelled when the invocation ends. Nothing outlives its invocation.
+request id and the subsegments still open, and send those subsegments as still running
+(X-Ray ``in_progress`` documents, see :meth:`lambda_observe.tracing.xray.XRayBackend.mark_timeout`).
+The warning changes nothing in the spans: if the handler then ends in time, their final
+documents replace the in-progress ones and tell what happened. In the main thread (where the
+Lambda runtime calls the handler) this is a ``SIGALRM`` interval timer: no thread at all.
+Elsewhere, a ``threading.Timer`` that is cancelled when the invocation ends. Nothing outlives
+its invocation.
+
+There is one alarm per process, as Lambda runs one invocation per process; the lifecycle does
+not arm one for an invocation that overlaps another (see :mod:`lambda_observe._handler`).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ _ARMED: list[tuple[Invocation, Any]] = []
 
 
 def _fire() -> None:
-    if not _ARMED:
+    try:
+        inv, root = _ARMED.pop()
+    except IndexError:  # disarmed meanwhile
         return
-    inv, root = _ARMED.pop()
     try:
         opened = sorted(root.open.values(), key=lambda s: s.start_time) if root is not None else []
         names = [getattr(s, "name", "?") for s in opened]
