@@ -92,7 +92,7 @@ def headers(draw):
     pads = [(draw(spaces), draw(spaces)) for _ in fields]
     text = ";".join(
         f"{lead}{key}{trail}" if value is None else f"{lead}{key}={value}{trail}"
-        for (key, value), (lead, trail) in zip(fields, pads)
+        for (key, value), (lead, trail) in zip(fields, pads, strict=True)
     )
     return text, fields
 
@@ -130,7 +130,9 @@ def test_headers_of_any_shape(generated):
 def test_never_raises_on_any_text(raw):
     """Any text parses to a well-formed header or None, never an exception."""
     got = parse(raw)
-    assert got is None or (re.fullmatch(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}", got.root) and isinstance(got.sampled, bool))
+    assert got is None or (
+        re.fullmatch(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}", got.root) and isinstance(got.sampled, bool)
+    )
 
 
 def test_huge_header():

@@ -31,7 +31,7 @@ from typing import Any
 
 from .._invocation import Invocation
 from ._emitter import UDPEmitter
-from ._span import Root, Span, new_id
+from ._span import Root, Span
 
 __all__ = ["MAX_BUFFERED", "XRayBackend"]
 
