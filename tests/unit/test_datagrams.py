@@ -78,9 +78,15 @@ def test_every_document_arrives_on_real_udp(daemon, xray_validator, size):
 
 
 def test_drops_are_counted_and_reported(daemon, caplog, monkeypatch):
-    """A datagram the system refuses is counted; a WARNING says so, rate-limited, with the count
-    of drops since the last warning: never silent."""
-    emitter = UDPEmitter(daemon.address)
+    """A datagram the system refuses is counted (testing.dropped_documents() reads the count); a
+    WARNING says so, rate-limited, with the count of drops since the last warning: never silent."""
+    from lambda_observe import testing
+    from lambda_observe.tracing import _state
+
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", daemon.address)
+    testing.reset()
+    emitter = _state.backend().emitter  # type: ignore[attr-defined]
+    assert testing.dropped_documents() == 0
     too_big = b"{" + b" " * IPV4_MAX_PAYLOAD + b"}"  # past the encoder's cut: the kernel refuses it
     try:
         with caplog.at_level(logging.WARNING, logger="lambda_observe"):
@@ -93,6 +99,7 @@ def test_drops_are_counted_and_reported(daemon, caplog, monkeypatch):
             emitter.send_payload(too_big)
             said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
         assert len(said) == 2 and "3 since the last warning" in said[1] and "4 in all" in said[1], said
+        assert testing.dropped_documents() == 4
     finally:
         emitter.close()
 
