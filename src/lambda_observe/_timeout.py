@@ -30,6 +30,9 @@ __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
 _ARMED: list[tuple[Invocation, Any]] = []
+# Held by a timer thread for the whole warning: disarm waits for it, so the handler's final
+# documents are always sent after the in-progress ones (X-Ray keeps the last document of an id).
+_FIRING = threading.Lock()
 
 
 def _fire() -> None:
@@ -57,7 +60,12 @@ def _fire() -> None:
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    _fire()
+    _fire()  # in the main thread, between two bytecodes of the handler: nothing runs concurrently
+
+
+def _fire_in_thread() -> None:
+    with _FIRING:
+        _fire()
 
 
 _FREE = (int(signal.SIG_DFL), int(signal.SIG_IGN), None)
@@ -80,7 +88,7 @@ def arm(inv: Invocation, root: Any) -> Any:
                 return "signal"
         except (ValueError, OSError, AttributeError):
             pass
-    timer = threading.Timer(delay, _fire)
+    timer = threading.Timer(delay, _fire_in_thread)
     timer.daemon = True
     timer.start()
     return timer
@@ -90,11 +98,13 @@ def disarm(handle: Any) -> None:
     """Stop watching; the invocation ended in time (or ended anyway)."""
     if handle is None:
         return
-    _ARMED.clear()
     if handle == "signal":
+        _ARMED.clear()
         try:
             signal.setitimer(signal.ITIMER_REAL, 0)
         except (ValueError, OSError):
             pass
     else:
         handle.cancel()
+        with _FIRING:  # a warning under way finishes sending first
+            _ARMED.clear()
