@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lambda_observe import _json
 from lambda_observe.testing import collector
 from lambda_observe.tracing import _emitter
-from lambda_observe.tracing._emitter import HEADER, MAX_DATAGRAM, UDPEmitter
+from lambda_observe.tracing._emitter import HEADER, MAX_DATAGRAM, UDPEmitter, pack
 from lambda_observe.tracing._span import Root
 from lambda_observe.tracing.xray import XRayBackend
 
@@ -162,3 +162,41 @@ def test_splitting_a_deep_document_is_linear_and_complete(daemon, monkeypatch, x
         sent_doc = json.loads(raw.partition(b"\n")[2])
         assert not list(xray_validator.iter_errors(sent_doc))
     assert all(s["metadata"]["svc"]["blob"] == "m" * 1000 for s in spans), "nothing cut"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 30_000)), min_size=1, max_size=40))
+def test_any_tree_is_packed_once_within_the_limit(xray_validator, shape):
+    """Any tree of subsegments, any sizes: each payload fits a datagram and validates, each entity
+    is in exactly one payload, and each keeps its true parent (nested or by parent_id)."""
+    docs = []
+    for i, (pick, pad) in enumerate(shape):
+        parent = docs[pick % i] if i else None
+        doc = {
+            "name": f"n{i}",
+            "id": f"{i:016x}",
+            "start_time": 1.0,
+            "end_time": 2.0,
+            "trace_id": TRACE,
+            "parent_id": parent["id"] if parent else "f" * 16,
+            "type": "subsegment",
+            "metadata": {"svc": {"pad": "p" * pad}},
+        }
+        if parent is not None:
+            parent.setdefault("subsegments", []).append(doc)
+        docs.append(doc)
+    true_parent = {d["id"]: d["parent_id"] for d in docs}
+    payloads = pack(docs[0])
+    seen: list[str] = []
+    for payload in payloads:
+        assert len(HEADER) + len(payload) <= MAX_DATAGRAM
+        sent = json.loads(payload)
+        assert not list(xray_validator.iter_errors(sent))
+        stack = [(sent, None)]
+        while stack:
+            node, nested_in = stack.pop()
+            seen.append(node["id"])
+            assert node["parent_id"] == true_parent[node["id"]]
+            assert nested_in is None or nested_in == node["parent_id"]
+            stack.extend((child, node["id"]) for child in node.get("subsegments", []))
+    assert sorted(seen) == sorted(true_parent)

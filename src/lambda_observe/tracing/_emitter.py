@@ -135,12 +135,16 @@ class UDPEmitter:
 
 
 _SUBS = b',"subsegments":['
+#: Up to this nesting, a trace is first encoded whole (one call; an encoder's own depth limits are
+#: far away). Deeper ones go straight to the per-entity assembly.
+_SHALLOW = 8
 
 
 def pack(doc: dict[str, Any]) -> list[bytes]:
     """``doc`` as payloads that each fit one datagram, children before parents.
 
-    Each entity's own fields are encoded once; nested documents are assembled from those
+    A shallow trace is first encoded whole; if that fits, it is the one payload. Otherwise each
+    entity's own fields are encoded once; nested documents are assembled from those
     bytes, so the work is linear in the size of the trace however deep it nests (no recursion
     either). A child whose subtree does not fit in its parent's payload is sent on its own (it
     carries its ``parent_id``); every entity is sent exactly once.
@@ -149,12 +153,18 @@ def pack(doc: dict[str, Any]) -> list[bytes]:
         return [encode(doc)]
     # Pre-order walk without recursion: nodes[i] = (document, index of its parent).
     nodes: list[tuple[dict[str, Any], int]] = [(doc, -1)]
+    depth = [0]
     i = 0
     while i < len(nodes):
         for child in nodes[i][0].get("subsegments") or ():
             if isinstance(child, dict):
                 nodes.append((child, i))
+                depth.append(depth[i] + 1)
         i += 1
+    if max(depth) <= _SHALLOW:  # the usual trace: one encoding of the whole, if it fits
+        whole = _json.dumps_bytes(doc)
+        if len(whole) <= _LIMIT:
+            return [whole]
     kids: list[list[int]] = [[] for _ in nodes]
     for index in range(1, len(nodes)):
         kids[nodes[index][1]].append(index)
