@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,21 @@ SCHEMA_PATH = DATA / "schemas" / "xray-segmentdocument-schema-v1.0.0.json"
 EMF_SCHEMA_PATH = DATA / "schemas" / "cloudwatch-emf-schema.json"
 EVENTS = DATA / "events"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+#: LAMBDA_OBSERVE_TEST_NO_ORJSON=1 runs the suite as if orjson were not installed: a stand-in that
+#: fails to import comes first on sys.path here and on PYTHONPATH for every subprocess. It must act
+#: before anything imports lambda_observe (this module is loaded before the tests are collected).
+NO_ORJSON = os.environ.get("LAMBDA_OBSERVE_TEST_NO_ORJSON", "") == "1"
+if NO_ORJSON:
+    if "orjson" in sys.modules or "lambda_observe" in sys.modules:
+        raise RuntimeError("LAMBDA_OBSERVE_TEST_NO_ORJSON=1: orjson or lambda_observe was imported before conftest")
+    _STAND_IN = str(Path(__file__).resolve().parent / "no_orjson")
+    sys.path.insert(0, _STAND_IN)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_STAND_IN, os.environ.get("PYTHONPATH", "")) if p)
+
+
+def pytest_report_header() -> str:
+    return f"lambda_observe JSON path: {'the standard library (orjson hidden)' if NO_ORJSON else 'orjson if installed'}"
 
 
 def need(condition: bool, reason: str) -> None:

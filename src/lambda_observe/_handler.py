@@ -5,12 +5,20 @@ start hooks (logs, idempotency, metrics... register in :mod:`._hooks`), open the
 through the tracing backend, call the handler, then run the end hooks whether it returned or
 raised. Tracing, logs, metrics and idempotency are peers below this module: none of them imports it
 back, they only append to the hook lists.
+
+Lambda runs one invocation per process at a time (managed instances included: they run several
+processes). Two things are process-wide and rely on that: the trace header (the environment
+variable ``_X_AMZN_TRACE_ID``) and the timeout alarm. An invocation that starts while another is
+running in the same process (threads, or a decorated handler called from another) overlaps: it gets
+no timeout alarm, it is not traced when its trace header is the one a running invocation already
+has (that header is not its own), and a WARNING says so once per process.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -44,8 +52,40 @@ class _Options:
         self.log_errors = log_errors
 
 
+#: Set on the functions ``traced`` returns, so the zero-code wrapper does not trace a handler twice.
+TRACED_ATTR = "__lambda_observe_traced__"
+
+
 class _First:
     done = False
+
+
+_RUNNING: list[str | None] = []  # the trace headers of the invocations running in this process
+_RUNNING_LOCK = threading.Lock()
+
+
+def _enter(header: str | None) -> tuple[bool, bool]:
+    """Count an invocation in: (overlaps another, its header is a running invocation's)."""
+    with _RUNNING_LOCK:
+        overlapping = bool(_RUNNING)
+        shared = header in _RUNNING
+        _RUNNING.append(header)
+    if overlapping:
+        _warn.once(
+            "overlap",
+            "lambda_observe: another invocation is already running in this process; Lambda runs one at a time, "
+            "and the trace header and the timeout alarm are process-wide: this one gets no timeout warning%s",
+            " and is not traced (its trace header is the running invocation's)" if shared else "",
+        )
+    return overlapping, shared
+
+
+def _leave(header: str | None) -> None:
+    with _RUNNING_LOCK:
+        try:
+            _RUNNING.remove(header)
+        except ValueError:
+            pass
 
 
 def _first_invocation() -> None:
@@ -69,6 +109,9 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
     if not _First.done:
         _first_invocation()
     inv, inv_token = _invocation.begin(context, opts.service)
+    overlapping, shared = _enter(inv.trace_header)
+    if shared:
+        inv.trace = None  # another invocation's header: tracing under it would cross-wire the two
     cfg = config.get()
     for hook in INVOCATION_HOOKS:
         try:
@@ -89,7 +132,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
         _warn.once("traced-start", "lambda_observe: could not start the handler's subsegment: %r", exc)
         span = None
     stack_token = _context.replace((root, span) if span is not None else ())
-    alarm = _timeout.arm(inv, root)
+    alarm = None if overlapping else _timeout.arm(inv, root)
     error: BaseException | None = None
     try:
         result = fn(event, context)
@@ -127,6 +170,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
             except Exception as failure:
                 name = getattr(end_hook, "__name__", end_hook)
                 _warn.once(f"end-hook-{name}", "lambda_observe: %r failed: %r", end_hook, failure)
+        _leave(inv.trace_header)
         _invocation.end(inv_token)
 
 
@@ -209,12 +253,14 @@ def traced(
             def async_entry(event: Any, context: Any) -> Any:
                 return _invoke(run_async, opts, event, context)
 
+            setattr(async_entry, TRACED_ATTR, True)
             return async_entry
 
         @functools.wraps(handler)
         def entry(event: Any, context: Any) -> Any:
             return _invoke(handler, opts, event, context)
 
+        setattr(entry, TRACED_ATTR, True)
         return entry
 
     if fn is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -32,6 +33,46 @@ def _split(spec: str, source: str) -> tuple[str, str, Path | None]:
     return module.replace("/", "."), func, None
 
 
+def _name_for_file(stem: str, path: Path) -> str:
+    """The module name to import ``path`` under: its stem, unless another file already has it.
+
+    ``la/app.py`` then ``lb/app.py``: both are ``app``, and ``import app`` would return la's from
+    ``sys.modules``. The second is loaded from its own file under a name of its own.
+    """
+    taken = sys.modules.get(stem)
+    if taken is None:
+        try:  # another directory earlier on sys.path, or the standard library, may hold the name
+            found = importlib.util.find_spec(stem)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None and _same_file(found.origin, path):
+            return stem
+    elif _same_file(getattr(taken, "__file__", None), path):
+        return stem
+    import hashlib
+
+    name = f"{stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:12]}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise HandlerNotFoundError(f"cannot load {str(path)!r} as a module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return name
+
+
+def _same_file(file: str | None, path: Path) -> bool:
+    try:
+        return file is not None and Path(file).resolve() == path
+    except OSError:
+        return False
+
+
 def load_handler(spec: str, root: str | None = None, source: str = "handler") -> Callable[..., Any]:
     """Import the module ``spec`` names and return its function.
 
@@ -45,6 +86,8 @@ def load_handler(spec: str, root: str | None = None, source: str = "handler") ->
     base = str(directory) if directory else (root or os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
     if base not in sys.path:
         sys.path.insert(0, base)
+    if directory is not None:
+        module_name = _name_for_file(module_name, directory / f"{module_name}.py")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

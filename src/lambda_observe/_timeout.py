@@ -1,10 +1,16 @@
 """The timeout warning: say where the time went before Lambda kills the process.
 
 When an invocation comes within a margin of its deadline, log one WARNING naming the
-request id and the subsegments still open, and send those subsegments closed with a
-timeout cause. In the main thread (where the Lambda runtime calls the handler) this is a
-``SIGALRM`` interval timer: no thread at all. Elsewhere, a ``threading.Timer`` that is
-cancelled when the invocation ends. Nothing outlives its invocation.
+request id and the subsegments still open, and send those subsegments as still running
+(X-Ray ``in_progress`` documents, see :meth:`lambda_observe.tracing.xray.XRayBackend.mark_timeout`).
+The warning changes nothing in the spans: if the handler then ends in time, their final
+documents replace the in-progress ones and tell what happened. In the main thread (where the
+Lambda runtime calls the handler) this is a ``SIGALRM`` interval timer: no thread at all.
+Elsewhere, a ``threading.Timer`` that is cancelled when the invocation ends. Nothing outlives
+its invocation.
+
+There is one alarm per process, as Lambda runs one invocation per process; the lifecycle does
+not arm one for an invocation that overlaps another (see :mod:`lambda_observe._handler`).
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
 _ARMED: list[tuple[Invocation, Any]] = []
+# Held by a timer thread for the whole warning: disarm waits for it, so the handler's final
+# documents are always sent after the in-progress ones (X-Ray keeps the last document of an id).
+_FIRING = threading.Lock()
 
 
 def _fire() -> None:
-    if not _ARMED:
+    try:
+        inv, root = _ARMED.pop()
+    except IndexError:  # disarmed meanwhile
         return
-    inv, root = _ARMED.pop()
     try:
         opened = sorted(root.open.values(), key=lambda s: s.start_time) if root is not None else []
         names = [getattr(s, "name", "?") for s in opened]
@@ -52,7 +62,12 @@ def _fire() -> None:
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    _fire()
+    _fire()  # in the main thread, between two bytecodes of the handler: nothing runs concurrently
+
+
+def _fire_in_thread() -> None:
+    with _FIRING:
+        _fire()
 
 
 _FREE = (int(signal.SIG_DFL), int(signal.SIG_IGN), None)
@@ -75,7 +90,7 @@ def arm(inv: Invocation, root: Any) -> Any:
                 return "signal"
         except (ValueError, OSError, AttributeError):
             pass
-    timer = threading.Timer(delay, _fire)
+    timer = threading.Timer(delay, _fire_in_thread)
     timer.daemon = True
     timer.start()
     return timer
@@ -85,11 +100,13 @@ def disarm(handle: Any) -> None:
     """Stop watching; the invocation ended in time (or ended anyway)."""
     if handle is None:
         return
-    _ARMED.clear()
     if handle == "signal":
+        _ARMED.clear()
         try:
             signal.setitimer(signal.ITIMER_REAL, 0)
         except (ValueError, OSError):
             pass
     else:
         handle.cancel()
+        with _FIRING:  # a warning under way finishes sending first
+            _ARMED.clear()

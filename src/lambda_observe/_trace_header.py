@@ -1,4 +1,20 @@
-"""Parsing the X-Ray trace header (``Root=1-...;Parent=...;Sampled=1``)."""
+"""Parsing the X-Ray trace header (``Root=1-...;Parent=...;Sampled=1``).
+
+The decisions follow the X-Ray SDK for Python under Lambda (aws-xray-sdk 2.15.0):
+
+- ``aws_xray_sdk/core/lambda_launcher.py``, ``LambdaContext._initialize_context``: when the
+  header has no ``Root``, no ``Parent`` or no ``Sampled`` decision, the SDK makes a
+  ``DummySegment``: nothing of the invocation is sent. So a missing ``Parent`` is not traced
+  (an invented parent id would orphan every subsegment), and neither is a missing ``Sampled``.
+- ``aws_xray_sdk/core/models/trace_header.py``, ``TraceHeader.__init__``: ``Sampled`` is ``1``
+  (sampled), ``0`` (not sampled), ``?`` (not decided) or, for anything else, absent. Under
+  Lambda, ``?`` gives a ``FacadeSegment`` with ``sampled=None``, and
+  ``AWSXRayRecorder._begin_subsegment_helper`` (``core/recorder.py``) then makes only
+  ``DummySubsegment``s: not sampled. Only ``Sampled=1`` is traced.
+- ``TraceHeader.from_header_str``: fields are split on ``;``, keys are case-sensitive, and a
+  repeated key keeps its last value. Unlike the SDK, spaces around fields and around ``=``
+  are tolerated (``Root=...; Parent=...``), and the root and parent must have X-Ray's shape.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +23,8 @@ from typing import NamedTuple
 
 __all__ = ["TraceHeader", "parse"]
 
-_ROOT = re.compile(r"^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$")
-_PARENT = re.compile(r"^[0-9a-fA-F]{16}$")
+_ROOT = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
+_PARENT = re.compile(r"[0-9a-fA-F]{16}")
 
 
 class TraceHeader(NamedTuple):
@@ -20,30 +36,26 @@ class TraceHeader(NamedTuple):
 def parse(raw: str | None) -> TraceHeader | None:
     """The header's root, parent and sampling decision; ``None`` when absent or malformed.
 
-    A malformed header is a normal state (a hand-made test event, a proxy that mangled it):
-    the invocation is then simply not traced.
+    ``sampled`` is true only for ``Sampled=1``; ``parent`` is ``None`` when missing or malformed
+    (such an invocation is not traced). A malformed header is a normal state (a hand-made test
+    event, a proxy that mangled it): the invocation is then simply not traced.
     """
     if not raw or not isinstance(raw, str):
         return None
-    root = parent = None
-    sampled = True
+    root = parent = sampled = None
     for part in raw.split(";"):
-        if part[:5] == "Root=":
-            root = part[5:]
-        elif part[:7] == "Parent=":
-            parent = part[7:]
-        elif part[:8] == "Sampled=":
-            sampled = part[8:] != "0"
-        elif "=" in part and part[:1] == " ":  # tolerate "; " separators
-            key, _, value = part.strip().partition("=")
-            if key == "Root":
-                root = value
-            elif key == "Parent":
-                parent = value
-            elif key == "Sampled":
-                sampled = value != "0"
-    if root is None or not _ROOT.match(root):
+        key, sep, value = part.partition("=")
+        if not sep:
+            continue
+        key = key.strip()
+        if key == "Root":
+            root = value.strip()
+        elif key == "Parent":
+            parent = value.strip()
+        elif key == "Sampled":
+            sampled = value.strip()
+    if root is None or not _ROOT.fullmatch(root):
         return None
-    if parent is not None and not _PARENT.match(parent):
+    if parent is not None and not _PARENT.fullmatch(parent):
         parent = None
-    return TraceHeader(root, parent, sampled)
+    return TraceHeader(root, parent, sampled == "1")

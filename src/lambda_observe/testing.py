@@ -27,7 +27,16 @@ from .idempotency.stores.memory import InMemoryStore
 from .local.collector import Collector, parse_datagram
 from .local.context import LambdaContext
 
-__all__ = ["Collector", "InMemoryStore", "LambdaContext", "collector", "parse_datagram", "reset", "trace_header"]
+__all__ = [
+    "Collector",
+    "InMemoryStore",
+    "LambdaContext",
+    "collector",
+    "dropped_documents",
+    "parse_datagram",
+    "reset",
+    "trace_header",
+]
 
 
 def collector() -> Collector:
@@ -50,3 +59,14 @@ def reset() -> None:
     _state.reset()
     _invocation.reset_process()
     redact.reset()
+
+
+def dropped_documents() -> int:
+    """Trace documents this process could not send to the daemon (0 when tracing sends over no UDP).
+
+    Each drop is also logged at WARNING (at most once a minute, with the count since the last one).
+    """
+    from .tracing import _state
+
+    emitter = getattr(_state.backend(), "emitter", None)
+    return int(getattr(emitter, "dropped", 0))

@@ -22,8 +22,12 @@ VARIABLE = "LAMBDA_OBSERVE_HANDLER"
 
 
 def load() -> Callable[[Any, Any], Any]:
-    """The original handler named by ``LAMBDA_OBSERVE_HANDLER``, under ``@traced``."""
-    from ._handler import traced
+    """The original handler named by ``LAMBDA_OBSERVE_HANDLER``, under ``@traced`` (once).
+
+    A handler already decorated with ``@traced`` is returned as it is: wrapping it again would
+    run the lifecycle twice (two ``## handler`` subsegments, the inner one never a cold start).
+    """
+    from ._handler import TRACED_ATTR, traced
     from ._loader import load_handler
 
     spec = os.environ.get(VARIABLE, "")
@@ -42,6 +46,8 @@ def load() -> Callable[[Any, Any], Any]:
         original = load_handler(spec, source=VARIABLE)
     finally:
         _init_trace.stop()
+    if getattr(original, TRACED_ATTR, False):
+        return original
     return traced(original)
 
 

@@ -284,10 +284,21 @@ def test_switched_off_sends_nothing(lambda_env, monkeypatch, setting):
 
 
 @pytest.mark.parametrize(
-    "header", [None, "garbage", "Root=1-bad;Sampled=1", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"]
+    "header",
+    [
+        None,
+        "garbage",
+        "Root=1-bad;Sampled=1",
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0",
+        # the X-Ray SDK under Lambda sends nothing for these either (see lambda_observe._trace_header)
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",  # no Parent: no id to attach to
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?",
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+    ],
 )
 def test_no_header_malformed_or_unsampled_is_quiet(lambda_env, monkeypatch, caplog, header):
-    """Outside a trace every call is a quiet no-op: no document, no warning."""
+    """Outside a trace every call is a quiet no-op: no document, no warning. A missing Parent, an
+    undecided or missing Sampled count as outside a trace."""
     if header is None:
         monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
     else:
@@ -425,7 +436,9 @@ def test_any_metadata_keeps_documents_valid(lambda_env, xray_validator, key, val
         return "same"
 
     assert handler({}, LambdaContext()) == "same"
-    for doc in lambda_env.documents(1):
+    docs = lambda_env.documents(1)
+    assert [d["name"] for d in docs] == ["## handler"], "the handler's document must arrive"
+    for doc in docs:
         assert not list(xray_validator.iter_errors(doc))
 
 
@@ -460,3 +473,28 @@ def test_end_hooks_see_the_outcome_and_never_change_it(lambda_env):
         fails({}, LambdaContext(aws_request_id="r-2"))
     assert caught.value is boom
     assert seen == [("r-1", None), ("r-2", boom)]
+
+
+def test_wrapper_around_a_traced_handler_traces_once(lambda_env, tmp_path, assert_valid, caplog):
+    """The zero-code wrapper around a handler that already has @traced: one '## handler'
+    subsegment, ColdStart true on the first call, false on the second; the lifecycle runs once
+    (no nested invocation, so no overlap warning)."""
+    (tmp_path / "already.py").write_text(
+        "from lambda_observe import traced\n@traced\ndef handler(event, context):\n    return event['n']\n"
+    )
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_HANDLER", f"{tmp_path / 'already.py'}:handler")
+    from lambda_observe import wrapper
+
+    wrapped = wrapper.load()
+    assert wrapped({"n": 1}, LambdaContext()) == 1
+    first = lambda_env.documents(1)
+    lambda_env.collector.settle(quiet=0.1)
+    lambda_env.new_trace()
+    assert wrapped({"n": 2}, LambdaContext()) == 2
+    docs = lambda_env.collector.settle(quiet=0.1)
+    assert_valid(docs)
+    tops = [d for d in docs if d["name"] == "## handler"]
+    assert len(tops) == 2, f"one per call, got {[(d['trace_id'], d['parent_id']) for d in tops]}"
+    assert len(docs) == 2 and first[0]["annotations"]["ColdStart"] is True
+    assert [d["annotations"]["ColdStart"] for d in tops] == [True, False]
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], [r.getMessage() for r in caplog.records]

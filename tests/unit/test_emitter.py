@@ -51,19 +51,23 @@ def test_huge_annotations_and_causes_still_fit():
         "annotations": {f"k{i}": "v" * 1000 for i in range(200)},
         "cause": {"exceptions": [{"id": "b" * 16, "message": "m" * 200_000, "stack": []}]},
     }
-    out = json.loads(encode(doc))
-    assert (out["id"] == "a" * 16 and "annotations" not in out) or len(encode(doc)) < MAX_DATAGRAM
+    payload = encode(doc)
+    assert len(HEADER) + len(payload) <= MAX_DATAGRAM
+    out = json.loads(payload)
+    assert out["id"] == "a" * 16 and out["start_time"] == 1.0 and out["trace_id"] == TRACE
+    assert len(out.get("annotations", {})) <= 50
+    assert all(len(e["message"]) <= 1000 for e in out.get("cause", {}).get("exceptions", []))
+    assert "truncated" in out["metadata"]["lambda_observe"]
 
 
 class Sent(UDPEmitter):
     def __init__(self) -> None:
         super().__init__("127.0.0.1:9")
         self.docs: list[dict] = []
+        self.payloads: list[bytes] = []
 
-    def send(self, doc: dict, external: bool = False) -> None:
-        self.docs.append(doc)
-
-    def send_payload(self, payload: bytes) -> None:  # a nested document, encoded once by the backend
+    def send_payload(self, payload: bytes) -> None:  # each datagram's document, as split by the emitter
+        self.payloads.append(payload)
         self.docs.append(json.loads(payload))
 
 
@@ -93,8 +97,13 @@ def test_parent_too_large_for_one_datagram_is_split():
         backend.add_metadata(child, "svc", "blob", "z" * 20_000)
         backend.finish(child)
     backend.finish(parent)
-    assert [d["name"] for d in emitter.docs] == [f"child {i}" for i in range(5)] + ["parent"]
-    assert "subsegments" not in emitter.docs[-1]
+    assert len(emitter.docs) > 1, "100 KB of children cannot travel in one datagram"
+    assert all(len(HEADER) + len(p) <= MAX_DATAGRAM for p in emitter.payloads)
+    assert emitter.docs[-1]["name"] == "parent"
+    nested = [c["name"] for c in emitter.docs[-1].get("subsegments", [])]
+    alone = [d["name"] for d in emitter.docs[:-1]]
+    assert sorted(nested + alone) == [f"child {i}" for i in range(5)], "each child exactly once"
+    assert all(d["parent_id"] == parent.id for d in emitter.docs[:-1])
 
 
 def test_span_document_shape():

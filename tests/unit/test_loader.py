@@ -40,3 +40,24 @@ def test_bad_values_name_the_source(tree, spec, message):
         load_handler(spec, root=str(tree), source="LAMBDA_OBSERVE_HANDLER")
     if spec:
         assert "LAMBDA_OBSERVE_HANDLER" in str(caught.value)
+
+
+def test_each_path_loads_its_own_module(tmp_path, monkeypatch):
+    """'lb/app.py:handler' after 'la/app.py:handler' (same file name, two directories) gives lb's
+    handler, and loading la again gives la's: a module name already taken is not reused."""
+    for name in ("la", "lb"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(f"def handler(e, c):\n    return {name!r}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    import sys
+
+    saved = {k: v for k, v in sys.modules.items() if k == "app" or k.startswith("app_")}
+    try:
+        assert load_handler("la/app.py:handler")({}, None) == "la"
+        assert load_handler("lb/app.py:handler")({}, None) == "lb"
+        assert load_handler(str(tmp_path / "la" / "app.py") + ":handler")({}, None) == "la"
+        assert load_handler("lb/app.py:handler")({}, None) == "lb"
+    finally:
+        for key in [k for k in sys.modules if (k == "app" or k.startswith("app_")) and k not in saved]:
+            del sys.modules[key]

@@ -1,23 +1,34 @@
 """Sending segment documents to the X-Ray daemon over UDP.
 
 The wire format is a JSON header line ``{"format":"json","version":1}``, a newline, then
-one document. A document must fit one UDP datagram (64 KiB): larger ones have their
-metadata (then stacks, then strings) cut, with a marker, rather than be dropped.
+one document. A datagram, header included, must fit the largest UDP payload over IPv4:
+65,507 bytes (65,535 minus the IP and UDP headers; a larger one fails with "Message too
+long"). A document with nested ``subsegments`` that does not fit is split (:func:`pack`);
+a single document still too large has its metadata (then stacks, then strings) cut, with
+a marker, rather than be dropped. A datagram the system still refuses is counted in
+:attr:`UDPEmitter.dropped` and reported at WARNING (rate-limited, with the count since the
+last warning): never silently.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 from typing import Any
 
 from .. import _json, _warn
 
-__all__ = ["UDPEmitter", "parse_address"]
+__all__ = ["DROP_WARNING_INTERVAL", "MAX_DATAGRAM", "UDPEmitter", "pack", "parse_address"]
 
 HEADER = b'{"format":"json","version":1}\n'
-MAX_DATAGRAM = 64 * 1024 - 1
+#: The largest UDP payload over IPv4; the header line counts.
+MAX_DATAGRAM = 65_535 - 20 - 8
 _LIMIT = MAX_DATAGRAM - len(HEADER)
 _MARKER = "lambda_observe"
+#: Seconds between two WARNINGs about dropped documents (each says how many were dropped since the last).
+DROP_WARNING_INTERVAL = 60.0
+_LOG = logging.getLogger("lambda_observe")
 
 
 def parse_address(raw: str) -> tuple[str, int]:
@@ -43,6 +54,10 @@ class UDPEmitter:
         self._address: tuple[str, int] | None = None
         self._socket: socket.socket | None = None
         self.ignore = ignore
+        #: Documents that could not be sent (refused by the system, or not encodable), since start.
+        self.dropped = 0
+        self._unreported = 0
+        self._warned_at: float | None = None
         self.set_daemon_address(address)
 
     def set_daemon_address(self, address: str | None) -> None:
@@ -70,11 +85,12 @@ class UDPEmitter:
                 scrub(doc)
                 if ignored(doc, self.ignore):
                     return
-            payload = encode(doc)
+            payloads = pack(doc)
         except Exception as exc:  # tracing must not hurt
-            _warn.once("daemon-send", "lambda_observe: could not send a trace document: %s", exc)
+            self._drop(exc)
             return
-        self.send_payload(payload)
+        for payload in payloads:
+            self.send_payload(payload)
 
     def send_payload(self, payload: bytes) -> None:
         """Send one document already encoded (and known to fit one datagram)."""
@@ -87,7 +103,26 @@ class UDPEmitter:
                 sock.setblocking(False)
             sock.sendto(HEADER + payload, self._address)
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
-            _warn.once("daemon-send", "lambda_observe: could not send a trace document: %s", exc)
+            self._drop(exc)
+
+    def _drop(self, reason: BaseException) -> None:
+        """Count a lost document; say so at once, then at most every DROP_WARNING_INTERVAL seconds."""
+        self.dropped += 1
+        self._unreported += 1
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < DROP_WARNING_INTERVAL:
+            return
+        try:
+            _LOG.warning(
+                "lambda_observe: a trace document was dropped (%s); %d since the last warning, %d in all",
+                reason,
+                self._unreported,
+                self.dropped,
+            )
+        except Exception:  # logging itself failed: the count is still kept
+            pass
+        self._unreported = 0
+        self._warned_at = now
 
     # The X-Ray SDK recorder calls these.
     def send_entity(self, entity: Any) -> None:
@@ -99,10 +134,82 @@ class UDPEmitter:
             self._socket = None
 
 
-def encode_nested(doc: dict[str, Any]) -> bytes | None:
-    """``doc`` encoded if it fits one datagram as it is, else ``None`` (the caller splits it)."""
-    payload = _json.dumps_bytes(doc)
-    return payload if len(payload) <= _LIMIT else None
+_SUBS = b',"subsegments":['
+#: Up to this nesting, a trace is first encoded whole (one call; an encoder's own depth limits are
+#: far away). Deeper ones go straight to the per-entity assembly.
+_SHALLOW = 8
+
+
+def pack(doc: dict[str, Any]) -> list[bytes]:
+    """``doc`` as payloads that each fit one datagram, children before parents.
+
+    A shallow trace is first encoded whole; if that fits, it is the one payload. Otherwise each
+    entity's own fields are encoded once; nested documents are assembled from those
+    bytes, so the work is linear in the size of the trace however deep it nests (no recursion
+    either). A child whose subtree does not fit in its parent's payload is sent on its own (it
+    carries its ``parent_id``); every entity is sent exactly once.
+    """
+    if not doc.get("subsegments"):
+        return [encode(doc)]
+    # Pre-order walk without recursion: nodes[i] = (document, index of its parent).
+    nodes: list[tuple[dict[str, Any], int]] = [(doc, -1)]
+    depth = [0]
+    i = 0
+    while i < len(nodes):
+        for child in nodes[i][0].get("subsegments") or ():
+            if isinstance(child, dict):
+                nodes.append((child, i))
+                depth.append(depth[i] + 1)
+        i += 1
+    if max(depth) <= _SHALLOW:  # the usual trace: one encoding of the whole, if it fits
+        whole = _json.dumps_bytes(doc)
+        if len(whole) <= _LIMIT:
+            return [whole]
+    kids: list[list[int]] = [[] for _ in nodes]
+    for index in range(1, len(nodes)):
+        kids[nodes[index][1]].append(index)
+    parts: list[list[Any]] = [[] for _ in nodes]  # a tree of byte strings, joined once when sent
+    sizes = [0] * len(nodes)
+    out: list[bytes] = []
+    for index in range(len(nodes) - 1, -1, -1):  # children before their parent
+        node = nodes[index][0]
+        own = encode({k: v for k, v in node.items() if k != "subsegments"} if "subsegments" in node else node)
+        size = len(own)
+        nested: list[Any] = []
+        for child in kids[index]:
+            extra = sizes[child] + (len(_SUBS) + 1 if not nested else 1)  # the list's opening or a comma
+            if size + extra <= _LIMIT:
+                nested.append(parts[child])
+                size += extra
+            else:  # does not fit here: on its own, under its parent's id
+                out.append(_join(parts[child]))
+            parts[child] = []
+        if nested:
+            items: list[Any] = [own[:-1], _SUBS]
+            for n, child_parts in enumerate(nested):
+                if n:
+                    items.append(b",")
+                items.append(child_parts)
+            items.append(b"]}")
+            parts[index] = items
+        else:
+            parts[index] = [own]
+        sizes[index] = size
+    out.append(_join(parts[0]))
+    return out
+
+
+def _join(tree: list[Any]) -> bytes:
+    """Flatten a tree of byte strings (iteratively: nesting may be deep) into one."""
+    chunks: list[bytes] = []
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            chunks.append(item)
+        else:
+            stack.extend(reversed(item))
+    return b"".join(chunks)
 
 
 def encode(doc: dict[str, Any]) -> bytes:

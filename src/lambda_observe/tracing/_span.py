@@ -111,7 +111,6 @@ class Span:
         "sql",
         "start_time",
         "throttle",
-        "timed_out",
         "trace_id",
     )
     type = "subsegment"
@@ -134,7 +133,7 @@ class Span:
         self.aws: dict[str, Any] | None = None
         self.sql: dict[str, Any] | None = None
         self.cause: dict[str, Any] | str | None = None
-        self.fault = self.error = self.throttle = self.timed_out = False
+        self.fault = self.error = self.throttle = False
 
     @property
     def in_progress(self) -> bool:

@@ -10,9 +10,16 @@ A closed subsegment travels inside its parent's document (the X-Ray format allow
 ``subsegments``), so a small trace costs one datagram per invocation rather than one per
 subsegment: on Lambda each datagram is a system call and a wake-up of the daemon. A parent
 holds at most :data:`MAX_BUFFERED` closed children; beyond that, and whenever the nested
-document would not fit one datagram, children are sent on their own with their parent's id.
-The handler's subsegment is sent when the invocation ends, and the timeout warning sends
-whatever is still open (with its closed children) before Lambda kills the process.
+document would not fit one datagram, children are sent on their own with their parent's id
+(:func:`lambda_observe.tracing._emitter.pack`). The handler's subsegment is sent when the
+invocation ends.
+
+The timeout warning (:meth:`XRayBackend.mark_timeout`) sends each subsegment still open as an
+``in_progress`` document, X-Ray's way of saying "still running", after sending the closed
+children it was holding on their own. If Lambda then kills the process, that is what X-Ray
+keeps. If the handler ends in time, the final document of the same id replaces the in-progress
+one (X-Ray keeps the last document of an id), complete and without any timeout fault: the
+warning never changes the span itself.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from .._invocation import Invocation
-from ._emitter import UDPEmitter, encode_nested
-from ._span import Root, Span, new_id
+from ._emitter import UDPEmitter
+from ._span import Root, Span
 
 __all__ = ["MAX_BUFFERED", "XRayBackend"]
 
@@ -41,9 +48,9 @@ class XRayBackend:
 
     def root(self, invocation: Invocation) -> Root | None:
         trace = invocation.trace
-        if trace is None or not trace.sampled:
+        if trace is None or not trace.sampled or trace.parent is None:  # no parent: nothing to attach to
             return None
-        return Root(trace.root, trace.parent or new_id(), True)
+        return Root(trace.root, trace.parent, True)
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> Span:
         root = parent if isinstance(parent, Root) else parent.parent_segment
@@ -74,17 +81,7 @@ class XRayBackend:
         self.send(doc, external)
 
     def send(self, doc: dict[str, Any], external: bool = False) -> None:
-        """Send ``doc``; if its nested children make it too large, send them on their own first."""
-        children = doc.get("subsegments")
-        if children:
-            payload = encode_nested(doc)
-            if payload is None:
-                del doc["subsegments"]
-                for child in children:
-                    self.send(child, external)
-            elif not external:  # ours, and it fits: send what was just encoded, not a second encoding
-                self.emitter.send_payload(payload)
-                return
+        """Send ``doc``; the emitter splits it when its nested children make it too large."""
         self.emitter.send(doc, external)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
@@ -107,23 +104,37 @@ class XRayBackend:
             span.add_exception(exc, traceback.extract_tb(tb))
 
     def mark_timeout(self, span: Any, message: str) -> None:
-        span.fault = True
+        """The timeout warning: send ``span`` as still running (``in_progress``), leaving it unchanged.
+
+        Closed children it holds are sent first on their own (so they are sent once, and survive
+        the kill); the in-progress document carries the warning in its metadata. The span's own
+        state (fault, cause, end) is not touched: its final document tells what really happened.
+        """
+        note = {_WARNING_KEY: message}
         if isinstance(span, Span):
-            span.timed_out = True
-            span.cause = {
-                "working_directory": "",
-                "exceptions": [{"id": new_id(), "type": "TimeoutWarning", "message": message, "remote": False}],
-            }
+            held = None
+            if _ADOPT.acquire(timeout=0.05):  # the alarm may interrupt a thread holding it: never wait long
+                try:
+                    held, span.children = span.children, None
+                finally:
+                    _ADOPT.release()
+            for child in held or ():
+                self.send(child)
             doc = span.to_dict()
-            doc["end_time"] = time.time()
-            doc.pop("in_progress", None)
+            doc["in_progress"] = True
+            doc.pop("end_time", None)
+            doc.pop("subsegments", None)
+            metadata = dict(doc.get("metadata") or {})
+            metadata["lambda_observe"] = {**metadata.get("lambda_observe", {}), **note}
+            doc["metadata"] = metadata
             self.emitter.send(doc)
-        else:
+        else:  # an SDK subsegment, sent by the SDK when it closes
             doc = span.to_dict()
-            doc.update(end_time=time.time(), fault=True, parent_id=getattr(span, "parent_id", None))
-            doc.pop("in_progress", None)
-            doc["cause"] = {
-                "working_directory": "",
-                "exceptions": [{"id": new_id(), "type": "TimeoutWarning", "message": message, "remote": False}],
-            }
+            doc.update(in_progress=True, parent_id=getattr(span, "parent_id", None))
+            doc.pop("end_time", None)
+            doc.pop("subsegments", None)
+            doc.setdefault("metadata", {})["lambda_observe"] = note
             self.emitter.send(doc, external=True)
+
+
+_WARNING_KEY = "timeout_warning"
