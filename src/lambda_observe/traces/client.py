@@ -7,6 +7,7 @@ Throttling is retried with exponential backoff and jitter; every other failure b
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -77,7 +78,9 @@ def make_client(region: str | None = None, endpoint_url: str | None = None) -> A
         from botocore.config import Config
     except ImportError:
         raise XRayQueryError("api", "the traces commands need boto3: pip install 'lambda-observe[dynamodb]' or boto3")
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, user_agent_extra="lambda-observe-traces")
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, user_agent_extra="lambda-observe-traces")
+    # boto3 reads AWS_DEFAULT_REGION and the profile; Lambda and many shells set only AWS_REGION
+    region = region or (None if boto3.session.Session().region_name else os.environ.get("AWS_REGION"))
     try:
         return boto3.client("xray", region_name=region, endpoint_url=endpoint_url, config=config)
     except Exception as exc:  # NoRegionError and friends
