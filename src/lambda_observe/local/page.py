@@ -44,6 +44,7 @@ def _asset(name: str) -> str:
 
 def render_page(documents: list[dict[str, Any]], title: str = "Traces", function: str | None = None) -> str:
     """The page for ``documents`` (segment documents of one or more traces, nested or flat)."""
+    title = title.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
     model = build_model(documents, function=function)
     model["title"] = title
     model["generated"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
