@@ -21,7 +21,12 @@ from tests.conftest import DATA
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DOC_IMAGES = ROOT / "docs" / "img"
-RGB = {"fault": "rgb(209, 50, 18)", "throttle": "rgb(138, 79, 200)", "error": "rgb(224, 176, 0)", "ok": "rgb(29, 129, 2)"}
+RGB = {
+    "fault": "rgb(209, 50, 18)",
+    "throttle": "rgb(138, 79, 200)",
+    "error": "rgb(224, 176, 0)",
+    "ok": "rgb(29, 129, 2)",
+}
 
 
 def rgb(css: str) -> str:
@@ -47,7 +52,7 @@ def payments():
     """A loopback HTTP server that answers each POST with the status named in its query string."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.send_response(int(self.path.split("status=")[1]))
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -65,16 +70,32 @@ def payments():
 @pytest.fixture(scope="module")
 def shop_page(payments, tmp_path_factory):
     """`lambda-observe invoke ... --times 4 --html`: a cold start, a 500 (fault), a 429 (throttle), a 404."""
-    tmp = tmp_path_factory.mktemp("shop")
+    tmp = tmp_path_factory.mktemp("page") / "shop"  # the function's name is its directory's
+    tmp.mkdir()
     shutil.copy(DATA / "handlers" / "shop_page.py", tmp / "shop.py")
     (tmp / "event.json").write_text("{}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMBDA_OBSERVE_", "AWS_LAMBDA", "_X_AMZN"))}
     env.pop("LAMBDA_TASK_ROOT", None)
-    env.update(PAYMENTS=payments, SHOP_DB=str(tmp / "shop.db"), LAMBDA_OBSERVE_IDEMPOTENCY_STORE="memory://")
+    env.update(PAYMENTS=payments, SHOP_DB="shop.db", LAMBDA_OBSERVE_IDEMPOTENCY_STORE="memory://")
     proc = subprocess.run(
-        [sys.executable, "-m", "lambda_observe.cli", "invoke", f"{tmp / 'shop.py'}:handler", "--event",
-         str(tmp / "event.json"), "--times", "4", "--html", str(tmp / "shop.html")],
-        cwd=tmp, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "lambda_observe.cli",
+            "invoke",
+            f"{tmp / 'shop.py'}:handler",
+            "--event",
+            str(tmp / "event.json"),
+            "--times",
+            "4",
+            "--html",
+            str(tmp / "shop.html"),
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1, proc.stderr  # the second invocation raised
     assert f"wrote {tmp / 'shop.html'}" in proc.stdout
@@ -123,7 +144,9 @@ def test_page_shows_waterfall_map_and_escaped_markup(shop_page):
         assert len(driver.find_elements("css selector", "#service-map [data-edge]")) == 2
         kinds = sorted(n.get_attribute("data-node") for n in driver.find_elements("css selector", "[data-node]"))
         assert kinds == ["function", "remote", "sql"]
-        edge_colours = {rgb(e.value_of_css_property("stroke")) for e in driver.find_elements("css selector", "[data-edge]")}
+        edge_colours = {
+            rgb(e.value_of_css_property("stroke")) for e in driver.find_elements("css selector", "[data-edge]")
+        }
         assert edge_colours == {RGB["fault"], RGB["ok"]}  # the remote host had a 500; SQL was fine
 
         rows[-1].click()  # the subsegment whose annotation and metadata carry markup
@@ -139,7 +162,9 @@ def test_page_shows_waterfall_map_and_escaped_markup(shop_page):
         for status, colour in (("throttle", RGB["throttle"]), ("error", RGB["error"])):
             select.find_element("css selector", f"option[value={status}]").click()
             assert len(driver.find_elements("css selector", ".trace-row")) == 1
-            strokes = {rgb(e.value_of_css_property("stroke")) for e in driver.find_elements("css selector", "[data-edge]")}
+            strokes = {
+                rgb(e.value_of_css_property("stroke")) for e in driver.find_elements("css selector", "[data-edge]")
+            }
             assert colour in strokes, (status, strokes)
         screenshot(driver, "trace-page-error.png")
         assert requested_urls(driver) == []  # nothing more was fetched while using it
@@ -149,14 +174,21 @@ def test_a_name_with_markup_shows_as_text(tmp_path, xray_validator):
     """A saved document whose name holds a script element (X-Ray's schema forbids it, a file may not)
     shows the name as text and runs nothing."""
     hostile = {
-        "id": "0123456789abcdef", "trace_id": "1-6b000000-00000000000000000000abcd", "name": "<script>window.__pwned=3</script>",
-        "start_time": 1795400000.0, "end_time": 1795400000.2,
+        "id": "0123456789abcdef",
+        "trace_id": "1-6b000000-00000000000000000000abcd",
+        "name": "<script>window.__pwned=3</script>",
+        "start_time": 1795400000.0,
+        "end_time": 1795400000.2,
     }
     assert list(xray_validator.iter_errors(hostile)), "the schema should refuse this name"
     (tmp_path / "t.json").write_text(json.dumps([hostile]))
     page = tmp_path / "p.html"
-    subprocess.run([sys.executable, "-m", "lambda_observe.cli", "view", str(tmp_path / "t.json"), "--html", str(page)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "lambda_observe.cli", "view", str(tmp_path / "t.json"), "--html", str(page)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     with chromium() as driver:
         driver.get(page.as_uri())
         assert driver.find_element("css selector", ".wf-row .name").text == "<script>window.__pwned=3</script>"
@@ -170,14 +202,30 @@ def big_trace_documents(traces: int, per_trace: int, big: int) -> list[dict]:
         trace_id = f"1-6b{t:06x}-{t:024x}"
         count = big if t == traces else per_trace
         start = 1795000000.0 + t
-        root = {"id": f"{t:08x}{0:08x}", "trace_id": trace_id, "name": "## handler", "type": "subsegment",
-                "parent_id": "f" * 16, "start_time": start, "end_time": start + 0.5,
-                "annotations": {"order_id": f"order-{t}", "ColdStart": t == 0}}
+        root = {
+            "id": f"{t:08x}{0:08x}",
+            "trace_id": trace_id,
+            "name": "## handler",
+            "type": "subsegment",
+            "parent_id": "f" * 16,
+            "start_time": start,
+            "end_time": start + 0.5,
+            "annotations": {"order_id": f"order-{t}", "ColdStart": t == 0},
+        }
         docs.append(root)
         for i in range(1, count):
-            docs.append({"id": f"{t:08x}{i:08x}", "trace_id": trace_id, "name": f"step {i}", "type": "subsegment",
-                         "parent_id": root["id"], "start_time": start + i * 1e-5, "end_time": start + i * 1e-5 + 1e-4,
-                         "fault": i % 97 == 0})
+            docs.append(
+                {
+                    "id": f"{t:08x}{i:08x}",
+                    "trace_id": trace_id,
+                    "name": f"step {i}",
+                    "type": "subsegment",
+                    "parent_id": root["id"],
+                    "start_time": start + i * 1e-5,
+                    "end_time": start + i * 1e-5 + 1e-4,
+                    "fault": i % 97 == 0,
+                }
+            )
     return docs
 
 
@@ -194,19 +242,26 @@ def test_a_thousand_traces_and_ten_thousand_subsegments_stay_virtual(tmp_path, a
         js(driver, "var s = document.getElementById('trace-list'); s.scrollTop = s.scrollHeight; s.onscroll();")
         last = f"1-6b{0:06x}-{0:024x}"  # the oldest trace is last in the list
         selector = f'[data-trace="{last}"]'
-        assert js(driver, "return new Promise(function (r) { requestAnimationFrame(function () {"
-                  f" r(!!document.querySelector('{selector}')); }}); }});")
+        assert js(
+            driver,
+            "return new Promise(function (r) { requestAnimationFrame(function () {"
+            f" r(!!document.querySelector('{selector}')); }}); }});",
+        )
         driver.find_element("id", "filter").send_keys("order_id=order-1000")
         rows = driver.find_elements("css selector", ".trace-row")
         assert len(rows) == 1
         rows[0].click()
         assert "10000 entities" in driver.find_element("css selector", "#waterfall h2").text
         assert len(driver.find_elements("css selector", ".wf-row")) < 100
-        found = js(driver, """
+        found = js(
+            driver,
+            """
             var s = document.getElementById('wf-list'); s.scrollTop = s.scrollHeight;
             return new Promise(function (r) { s.onscroll(); requestAnimationFrame(function () {
-              var names = Array.prototype.map.call(document.querySelectorAll('.wf-row .name'), function (e) { return e.textContent; });
-              r([names.length, names.indexOf('step 9999') >= 0]); }); });""")
+              var names = Array.prototype.map.call(
+                document.querySelectorAll('.wf-row .name'), function (e) { return e.textContent; });
+              r([names.length, names.indexOf('step 9999') >= 0]); }); });""",
+        )
         assert found[0] < 100 and found[1]
         screenshot(driver, "trace-page-scale.png")
         assert requested_urls(driver) == [page.as_uri()]

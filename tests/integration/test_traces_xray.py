@@ -4,12 +4,12 @@ API, a scripted loopback server for AWS's error responses, the real boto3 client
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -71,7 +71,7 @@ def test_find_walks_six_hour_windows_newest_first(moto_endpoint, library_traces,
     """Traces 1 h, 20 h and 50 h old are all found with --since 3d; one 80 h old is not. Every call
     covers at most 6 hours, the windows touch end to end, newest first, and cover the whole range."""
     ages = [1 * HOUR, 20 * HOUR, 50 * HOUR, 80 * HOUR]
-    moved = [shifted(docs, age) for docs, age in zip(library_traces, ages)]
+    moved = [shifted(docs, age) for docs, age in zip(library_traces, ages, strict=False)]
     for docs in moved:
         assert_valid(docs)
     put(moto_endpoint, "eu-west-1", moved)
@@ -87,7 +87,7 @@ def test_find_walks_six_hour_windows_newest_first(moto_endpoint, library_traces,
     assert len(calls) == 12
     for call in calls:
         assert call["EndTime"] - call["StartTime"] <= WINDOW
-    for newer, older in zip(calls, calls[1:]):
+    for newer, older in itertools.pairwise(calls):
         assert older["EndTime"] == newer["StartTime"]
     assert calls[0]["EndTime"] - calls[-1]["StartTime"] == timedelta(days=3)
     assert datetime.now(timezone.utc) - calls[0]["EndTime"] < timedelta(minutes=5)
@@ -98,7 +98,10 @@ def test_find_walks_six_hour_windows_newest_first(moto_endpoint, library_traces,
 
 def test_limit_stops_after_the_window_that_fills_it(moto_endpoint, library_traces):
     """--limit 1 asks only the newest windows until one trace is found, and shows one."""
-    moved = [shifted(docs, age) for docs, age in zip(library_traces, [2 * HOUR, 13 * HOUR, 14 * HOUR, 15 * HOUR])]
+    moved = [
+        shifted(docs, age)
+        for docs, age in zip(library_traces, [2 * HOUR, 13 * HOUR, 14 * HOUR, 15 * HOUR], strict=False)
+    ]
     put(moto_endpoint, "eu-west-2", moved)
     client = make_client("eu-west-2", moto_endpoint)
     calls = record_calls(client)
@@ -114,8 +117,16 @@ def test_filter_goes_to_every_window_and_the_api_message_is_shown(moto_endpoint,
     client = make_client("eu-central-1", moto_endpoint)
     calls = record_calls(client)
     with pytest.raises(XRayQueryError) as info:
-        list(find_traces(client, datetime.now(timezone.utc) - timedelta(hours=20), datetime.now(timezone.utc),
-                         'annotation.order_id = "42"', attempts=2, **FAST))
+        list(
+            find_traces(
+                client,
+                datetime.now(timezone.utc) - timedelta(hours=20),
+                datetime.now(timezone.utc),
+                'annotation.order_id = "42"',
+                attempts=2,
+                **FAST,
+            )
+        )
     assert info.value.kind == "api"
     assert "InternalFailure" in str(info.value) and "Not implemented yet - moto" in str(info.value)
     assert calls and all(c["FilterExpression"] == 'annotation.order_id = "42"' for c in calls)
@@ -163,7 +174,9 @@ def test_show_names_missing_traces(moto_endpoint):
 
 def test_the_commands_end_to_end(moto_endpoint, library_traces, tmp_path):
     """The installed command: find prints the table, show saves and writes a page, view reads it back."""
-    moved = [shifted(docs, age) for docs, age in zip(library_traces, [HOUR, 9 * HOUR, 30 * HOUR, 31 * HOUR])]
+    moved = [
+        shifted(docs, age) for docs, age in zip(library_traces, [HOUR, 9 * HOUR, 30 * HOUR, 31 * HOUR], strict=False)
+    ]
     put(moto_endpoint, "sa-east-1", moved)
     ids = [docs[0]["trace_id"] for docs in moved]
     where = ["--region", "sa-east-1", "--endpoint-url", moto_endpoint]
@@ -240,8 +253,16 @@ def test_invalid_filter_shows_the_api_message_and_exits_2():
     message = "Invalid filter expression: unexpected token '=' at position 21"
     with xray_stub([invalid(message)]) as stub:
         proc = cli(
-            "traces", "find", "--filter", "annotation.order_id == = 42", "--since", "1h",
-            "--region", "us-east-1", "--endpoint-url", stub.url,
+            "traces",
+            "find",
+            "--filter",
+            "annotation.order_id == = 42",
+            "--since",
+            "1h",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            stub.url,
         )
     assert proc.returncode == 2
     assert message in proc.stderr

@@ -21,7 +21,11 @@ EXPIRED = (
     "ExpiredTokenException:http://internal.amazon.com/coral/com.amazon.coral.service/",
     {"message": "The security token included in the request is expired"},
 )
-THROTTLED = (429, "ThrottledException:http://internal.amazon.com/coral/com.amazonaws.xray/", {"Message": "Rate exceeded"})
+THROTTLED = (
+    429,
+    "ThrottledException:http://internal.amazon.com/coral/com.amazonaws.xray/",
+    {"Message": "Rate exceeded"},
+)
 
 
 def invalid(message: str) -> tuple[int, str, dict[str, Any]]:
@@ -42,7 +46,7 @@ def xray_stub(answers: list[Any]) -> Iterator[Stub]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             stub.requests.append((self.path, body))

@@ -13,7 +13,9 @@ from lambda_observe.local.page import embed_json, render_page
 
 HOSTILE = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["</script>", "</SCRIPT ", "<script>alert(1)</script>", "<!--", "]]>", "\u2028\u2029", "&lt;", "\ud800"]),
+    st.sampled_from(
+        ["</script>", "</SCRIPT ", "<script>alert(1)</script>", "<!--", "]]>", "\u2028\u2029", "&lt;", "\ud800"]
+    ),
 )
 VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), HOSTILE),
@@ -44,8 +46,12 @@ def data_block(page: str) -> str:
 
 
 @settings(max_examples=150, deadline=None)
-@given(names=st.lists(HOSTILE, min_size=1, max_size=3), annotations=st.dictionaries(HOSTILE, VALUES, max_size=3),
-       metadata=VALUES, title=HOSTILE)
+@given(
+    names=st.lists(HOSTILE, min_size=1, max_size=3),
+    annotations=st.dictionaries(HOSTILE, VALUES, max_size=3),
+    metadata=VALUES,
+    title=HOSTILE,
+)
 def test_hostile_documents_stay_data(names, annotations, metadata, title):
     """Markup, `</script>`, line separators and lone surrogates in names, annotations, metadata or the
     title never reach the page as markup: the data block has no `<`, the page has exactly its own two
@@ -58,7 +64,14 @@ def test_hostile_documents_stay_data(names, annotations, metadata, title):
     assert "\u2028" not in block and "\u2029" not in block
     assert len(re.findall(r"<script", page, re.I)) == 2
     assert len(re.findall(r"</script", page, re.I)) == 2
-    escaped = title.encode("utf-8", "replace").decode().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    escaped = (
+        title.encode("utf-8", "replace")
+        .decode()
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
     assert f"<title>{escaped}</title>" in page
     parsed = json.loads(block)
     model = build_model(docs)
@@ -80,22 +93,63 @@ def test_model_statuses_cold_start_and_map():
     edges from it, the 500 call is a fault, the cold start is flagged."""
     base = {"trace_id": "1-6b000000-00000000000000000000000b", "type": "subsegment"}
     docs = [
-        {**base, "id": "a" * 16, "name": "## handler", "parent_id": "f" * 16, "start_time": 10.0, "end_time": 11.0,
-         "annotations": {"ColdStart": True, "Service": "shop"}, "fault": True},
-        {**base, "id": "b" * 16, "name": "orders.db", "parent_id": "a" * 16, "start_time": 10.1, "end_time": 10.2,
-         "namespace": "remote", "sql": {"database_type": "sqlite3"}},
-        {**base, "id": "c" * 16, "name": "api.example.com", "parent_id": "a" * 16, "start_time": 10.3,
-         "end_time": 10.9, "namespace": "remote", "fault": True,
-         "http": {"request": {"url": "https://api.example.com/pay"}, "response": {"status": 500}}},
-        {**base, "id": "d" * 16, "name": "DynamoDB", "parent_id": "a" * 16, "start_time": 10.4, "end_time": 10.5,
-         "namespace": "aws", "throttle": True, "error": True, "aws": {"operation": "PutItem"}},
+        {
+            **base,
+            "id": "a" * 16,
+            "name": "## handler",
+            "parent_id": "f" * 16,
+            "start_time": 10.0,
+            "end_time": 11.0,
+            "annotations": {"ColdStart": True, "Service": "shop"},
+            "fault": True,
+        },
+        {
+            **base,
+            "id": "b" * 16,
+            "name": "orders.db",
+            "parent_id": "a" * 16,
+            "start_time": 10.1,
+            "end_time": 10.2,
+            "namespace": "remote",
+            "sql": {"database_type": "sqlite3"},
+        },
+        {
+            **base,
+            "id": "c" * 16,
+            "name": "api.example.com",
+            "parent_id": "a" * 16,
+            "start_time": 10.3,
+            "end_time": 10.9,
+            "namespace": "remote",
+            "fault": True,
+            "http": {"request": {"url": "https://api.example.com/pay"}, "response": {"status": 500}},
+        },
+        {
+            **base,
+            "id": "d" * 16,
+            "name": "DynamoDB",
+            "parent_id": "a" * 16,
+            "start_time": 10.4,
+            "end_time": 10.5,
+            "namespace": "aws",
+            "throttle": True,
+            "error": True,
+            "aws": {"operation": "PutItem"},
+        },
     ]
     model = build_model(docs)
     trace = model["traces"][0]
     assert trace["s"] == "fault" and trace["cold"] is True
     assert [(r["d"], r["name"], r["s"]) for r in trace["rows"]] == [
-        (0, "## handler", "fault"), (1, "orders.db", "ok"), (1, "api.example.com", "fault"), (1, "DynamoDB", "throttle"),
+        (0, "## handler", "fault"),
+        (1, "orders.db", "ok"),
+        (1, "api.example.com", "fault"),
+        (1, "DynamoDB", "throttle"),
     ]
     kinds = sorted((v["kind"], v["label"]) for v in model["nodes"].values())
     assert kinds == [("aws", "DynamoDB"), ("function", "shop"), ("remote", "api.example.com"), ("sql", "orders.db")]
-    assert sorted((e[1].split(":")[0], e[2]) for e in trace["edges"]) == [("aws", "throttle"), ("remote", "fault"), ("sql", "ok")]
+    assert sorted((e[1].split(":")[0], e[2]) for e in trace["edges"]) == [
+        ("aws", "throttle"),
+        ("remote", "fault"),
+        ("sql", "ok"),
+    ]

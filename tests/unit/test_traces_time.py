@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -59,7 +60,7 @@ def test_windows_cover_the_range_in_six_hour_steps(start, length):
     got = windows(since, until)
     assert got[0][1] == until and got[-1][0] == since
     assert all(a < b and b - a <= WINDOW for a, b in got)
-    assert all(older[1] == newer[0] for newer, older in zip(got, got[1:]))
+    assert all(older[1] == newer[0] for newer, older in itertools.pairwise(got))
     assert len(got) == -(-length // int(WINDOW.total_seconds()))
 
 
