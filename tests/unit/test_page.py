@@ -153,3 +153,77 @@ def test_model_statuses_cold_start_and_map():
         ("remote", "fault"),
         ("sql", "ok"),
     ]
+
+
+def test_model_of_a_trace_as_x_ray_returns_it(assert_valid):
+    """A trace shaped as BatchGetTraces returns it from Lambda: the AWS::Lambda segment, the function's
+    segment with Initialization and the library's subsegments nested, an inferred DynamoDB segment.
+    The map has the Lambda service, the function and DynamoDB (the inferred segment adds no node)."""
+    tid = "1-6b000000-00000000000000000000000c"
+    lambda_seg = {
+        "id": "1" * 16,
+        "trace_id": tid,
+        "name": "orders",
+        "origin": "AWS::Lambda",
+        "start_time": 100.0,
+        "end_time": 101.0,
+    }
+    function_seg = {
+        "id": "2" * 16,
+        "trace_id": tid,
+        "name": "orders",
+        "origin": "AWS::Lambda::Function",
+        "parent_id": "1" * 16,
+        "start_time": 100.01,
+        "end_time": 100.99,
+        "subsegments": [
+            {"id": "3" * 16, "name": "Initialization", "start_time": 99.5, "end_time": 100.0},
+            {
+                "id": "4" * 16,
+                "name": "## handler",
+                "start_time": 100.02,
+                "end_time": 100.9,
+                "annotations": {"ColdStart": True},
+                "subsegments": [
+                    {
+                        "id": "5" * 16,
+                        "name": "DynamoDB",
+                        "namespace": "aws",
+                        "start_time": 100.1,
+                        "end_time": 100.3,
+                        "aws": {"operation": "PutItem"},
+                    }
+                ],
+            },
+        ],
+    }
+    inferred = {
+        "id": "6" * 16,
+        "trace_id": tid,
+        "name": "DynamoDB",
+        "origin": "AWS::DynamoDB::Table",
+        "parent_id": "5" * 16,
+        "inferred": True,
+        "start_time": 100.1,
+        "end_time": 100.3,
+    }
+    docs = [lambda_seg, function_seg, inferred]
+    assert_valid(docs)
+    model = build_model(docs)
+    trace = model["traces"][0]
+    assert [(r["d"], r["name"]) for r in trace["rows"]] == [
+        (0, "orders"),
+        (1, "orders"),
+        (2, "Initialization"),
+        (2, "## handler"),
+        (3, "DynamoDB"),
+        (4, "DynamoDB"),
+    ]
+    assert trace["cold"] is True
+    assert sorted((v["kind"], v["label"]) for v in model["nodes"].values()) == [
+        ("aws", "DynamoDB"),
+        ("function", "orders"),
+        ("service", "orders"),
+    ]
+    kinds = {k: v["kind"] for k, v in model["nodes"].items()}
+    assert sorted((kinds[a], kinds[b]) for a, b, _ in trace["edges"]) == [("function", "aws"), ("service", "function")]
