@@ -48,8 +48,8 @@ def library_traces(lambda_env, assert_valid):
         [
             {"order_id": "41"},
             {"order_id": "42"},
-            {"order_id": "43", "fail": True},
-            {"order_id": "44"},
+            {"order_id": "43", "fail": True, "reason": "card declined \x1b[31m"},
+            {"order_id": "44", "note": "\x1b[2J\x1b]0;pwned\x07"},  # terminal escapes in an annotation
         ],
     )
     for docs in traces:
@@ -144,7 +144,9 @@ def test_show_save_and_view_round_trip(moto_endpoint, library_traces, assert_val
     assert len(traces) == 4
     for tid in ids:
         assert f"trace {tid}" in text
-    assert "charge card" in text and "FAULT" in text and "cause: RuntimeError: card declined" in text
+    assert "charge card" in text and "FAULT" in text and "cause: RuntimeError: card declined ?[31m" in text
+    assert "\x1b" not in text and "\x07" not in text  # shown, not obeyed by the terminal
+    assert "note='\\x1b[2J\\x1b]0;pwned\\x07'" in text
     fetched = {t["Id"]: documents_of(t) for t in traces}
     for docs in fetched.values():
         assert_valid(docs)

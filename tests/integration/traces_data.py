@@ -12,9 +12,11 @@ from lambda_observe.testing import LambdaContext
 @traced(service="shop")
 def shop_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     annotate("order_id", event["order_id"])
+    if "note" in event:
+        annotate("note", event["note"])
     with subsegment("charge card", amount=event.get("amount", 1)):
         if event.get("fail"):
-            raise RuntimeError("card declined")
+            raise RuntimeError(event.get("reason", "card declined"))
     return {"ok": True}
 
 

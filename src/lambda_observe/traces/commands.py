@@ -70,7 +70,7 @@ def show(
     client = client or make_client(region, endpoint_url)
     traces, missing = batch_get_traces(client, list(dict.fromkeys(trace_ids)), **retry)
     for trace in traces:
-        print(render(documents_of(trace)), file=stream)
+        print(_printable(render(documents_of(trace))), file=stream)
         print(file=stream)
     if save:
         for path in save_traces(traces, save):
@@ -85,6 +85,12 @@ def show(
             "api", f"X-Ray has no trace {', '.join(missing)} (traces are kept 30 days; is the id and region right?)"
         )
     return traces
+
+
+def _printable(text: str) -> str:
+    """No escape sequence from a document reaches the terminal: control characters other than
+    newlines become ``?``."""
+    return "".join(c if c == "\n" or c.isprintable() else "?" for c in text)
 
 
 def view(paths: list[str], html: str, out: TextIO | None = None) -> None:
