@@ -24,6 +24,15 @@ HOUR = 3600
 FAST = {"base_delay": 0.001}  # backoff in these tests: real retries, short sleeps
 
 
+@pytest.fixture(autouse=True)
+def fake_credentials(monkeypatch):
+    """Keys of no account (moto and the scripted server accept any), whatever ran before this test."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def put(endpoint: str, region: str, traces: list[list[dict]]) -> None:
     client = make_client(region, endpoint)
     for docs in traces:
@@ -239,15 +248,18 @@ def test_throttling_is_retried_then_succeeds():
 
 
 def test_persistent_throttling_is_reported():
-    """Throttled on every attempt: reported with the API's message and the number of attempts."""
+    """Throttled on every attempt: backed off between attempts (each pause drawn below a cap that doubles),
+    then reported with the API's message and the number of attempts."""
+    slept: list[float] = []
     with xray_stub([THROTTLED]) as stub:
         client = make_client("us-east-1", stub.url)
         with pytest.raises(XRayQueryError) as info:
-            commands.find(None, "1h", client=client, out=io.StringIO(), attempts=4, **FAST)
+            commands.find(None, "1h", client=client, out=io.StringIO(), attempts=4, base_delay=0.01, sleep=slept.append)
     assert info.value.kind == "throttled"
     assert "kept throttling" in str(info.value) and "after 4 attempts" in str(info.value)
     assert "Rate exceeded" in str(info.value)
     assert len(stub.requests) == 4
+    assert len(slept) == 3 and all(0 <= d <= 0.01 * 2**i for i, d in enumerate(slept))
 
 
 def test_invalid_filter_shows_the_api_message_and_exits_2():
