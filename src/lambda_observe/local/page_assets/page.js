@@ -235,9 +235,8 @@
     });
     mapBox.textContent = "";
     if (!keys.length) { mapBox.appendChild(el("div", "empty", "No calls to draw.")); return; }
-    var root = svg("svg", { viewBox: "0 0 " + Math.max(width, 300) + " " + Math.max(height, 120), id: "service-map" });
-    root.style.minWidth = width + "px";
-    root.style.minHeight = height + "px";
+    var w = Math.max(width, 300), h = Math.max(height, 120);
+    var root = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, id: "service-map" });
     var defs = svg("defs");
     STATUSES.forEach(function (s) {
       var m = svg("marker", { id: "arrow-" + s, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto" });
