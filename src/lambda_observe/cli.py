@@ -21,6 +21,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     inv.add_argument("--times", type=int, default=1, help="invoke N times in one process (warm starts)")
     inv.add_argument("--timeout", type=float, default=30.0, help="the function's timeout in seconds")
+    inv.add_argument("--html", metavar="FILE", help="also write the traces as a self-contained HTML page")
+
+    traces = sub.add_parser("traces", help="find X-Ray traces by annotation, show and save them")
+    traces_sub = traces.add_subparsers(dest="traces_command", required=True)
+    find = traces_sub.add_parser("find", help="list traces matching a filter expression, newest first")
+    find.add_argument("--filter", dest="filter_expression", help='an X-Ray filter, e.g. \'annotation.order_id = "42"\'')
+    find.add_argument("--since", default="6h", help="start of the range: 30m, 6h, 7d (at most 30d) or an ISO time")
+    find.add_argument("--until", help="end of the range (default now): a duration before now or an ISO time")
+    find.add_argument("--limit", type=int, default=100, help="show at most N traces (default 100)")
+    show = traces_sub.add_parser("show", help="fetch whole traces and draw their waterfalls")
+    show.add_argument("trace_ids", nargs="+", metavar="TRACE_ID")
+    show.add_argument("--save", metavar="DIR", help="write each trace's raw documents to DIR/<trace id>.json")
+    show.add_argument("--html", metavar="FILE", help="write the traces as a self-contained HTML page")
+    for p in (find, show):
+        p.add_argument("--region", help="the AWS region (default: boto3's chain, e.g. AWS_REGION or the profile)")
+        p.add_argument("--endpoint-url", help="another X-Ray endpoint (a proxy or a local emulator)")
+
+    view = sub.add_parser("view", help="write the HTML trace page for saved trace files")
+    view.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    view.add_argument("--html", metavar="FILE", default="traces.html", help="the page to write (default traces.html)")
 
     layer = sub.add_parser("layer", help="build the Lambda layer")
     layer_sub = layer.add_subparsers(dest="layer_command", required=True)
@@ -53,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "invoke":
             from .local.runner import invoke
 
-            result = invoke(args.handler, event=args.event, times=args.times, timeout=args.timeout)
+            result = invoke(args.handler, event=args.event, times=args.times, timeout=args.timeout, html=args.html)
             return 1 if result.failed else 0
+        if args.command in ("traces", "view"):
+            return _traces(args)
         if args.command == "layer":
             from .layer import build_layer
 
@@ -74,6 +96,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lambda-observe: {exc}", file=sys.stderr)
         return 2
     return 2
+
+
+def _traces(args: argparse.Namespace) -> int:
+    from .traces import commands
+    from .traces.client import XRayQueryError
+
+    try:
+        if args.command == "view":
+            commands.view(args.paths, args.html)
+        elif args.traces_command == "find":
+            commands.find(
+                args.filter_expression, args.since, args.until, args.limit, args.region, args.endpoint_url
+            )
+        else:
+            commands.show(args.trace_ids, args.save, args.html, args.region, args.endpoint_url)
+    except XRayQueryError as exc:
+        print(f"lambda-observe: {exc}", file=sys.stderr)
+        return 2 if exc.kind == "invalid" else 1
+    return 0
 
 
 if __name__ == "__main__":

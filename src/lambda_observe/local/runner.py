@@ -60,8 +60,10 @@ def invoke(
     times: int = 1,
     timeout: float = 30.0,
     out: TextIO | None = None,
+    html: str | None = None,
 ) -> InvokeResult:
-    """Run ``handler_spec`` ``times`` times on ``event`` and print responses and waterfalls."""
+    """Run ``handler_spec`` ``times`` times on ``event`` and print responses and waterfalls;
+    with ``html``, also write every invocation's trace to that page."""
     from .. import _invocation, config
     from .._loader import load_handler
     from ..tracing import _state
@@ -119,4 +121,10 @@ def invoke(
             result.errors.append(error)
             result.documents.append(docs)
         _state.reset()
+    if html:
+        from .page import write_page
+
+        docs = [d for group in result.documents for d in group]
+        title = f"{function_name or 'local'}: lambda-observe invoke"
+        print(f"wrote {write_page(html, docs, title=title, function=function_name)}", file=stream)
     return result

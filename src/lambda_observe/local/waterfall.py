@@ -23,12 +23,11 @@ def render(documents: list[dict[str, Any]], width: int = 30) -> str:
     """One line per subsegment, children indented under parents, with duration and a bar."""
     if not documents:
         return "(no trace documents were received)"
-    from .collector import flatten
+    from .tree import entities, walk
 
-    latest: dict[str, dict[str, Any]] = {}
-    for doc in flatten(documents):  # the last word on an id wins (a timeout document, then the real end)
-        latest[doc["id"]] = doc
-    docs = list(latest.values())
+    docs = entities(documents)
+    if not docs:
+        return "(no trace documents were received)"
     by_exception = {
         e["id"]: e
         for d in docs
@@ -36,20 +35,13 @@ def render(documents: list[dict[str, Any]], width: int = 30) -> str:
         for e in d["cause"].get("exceptions", [])
         if isinstance(e, dict) and "id" in e
     }
-    ids = {d["id"] for d in docs}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for doc in docs:
-        parent = doc.get("parent_id") if doc.get("parent_id") in ids else None
-        children.setdefault(parent, []).append(doc)
-    for group in children.values():
-        group.sort(key=lambda d: d["start_time"])
     start = min(d["start_time"] for d in docs)
     end = max(d.get("end_time", d["start_time"]) for d in docs)
     span = max(end - start, 1e-9)
     trace_ids = sorted({d.get("trace_id", "?") for d in docs})
     lines = [f"trace {', '.join(trace_ids)}"]
 
-    def walk(doc: dict[str, Any], depth: int) -> None:
+    for depth, doc in walk(docs):
         duration = (doc.get("end_time", doc["start_time"]) - doc["start_time"]) * 1000
         offset = int((doc["start_time"] - start) / span * width)
         length = max(int(duration / 1000 / span * width), 1)
@@ -75,9 +67,4 @@ def render(documents: list[dict[str, Any]], width: int = 30) -> str:
         cause = _cause_text(doc, by_exception)
         if cause:
             lines.append(pad + "cause: " + cause)
-        for child in children.get(doc["id"], []):
-            walk(child, depth + 1)
-
-    for top in children.get(None, []):
-        walk(top, 0)
     return "\n".join(lines)
