@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     traces = sub.add_parser("traces", help="find X-Ray traces by annotation, show and save them")
     traces_sub = traces.add_subparsers(dest="traces_command", required=True)
     find = traces_sub.add_parser("find", help="list traces matching a filter expression, newest first")
-    find.add_argument("--filter", dest="filter_expression", help='an X-Ray filter, e.g. \'annotation.order_id = "42"\'')
+    find.add_argument("--filter", dest="filter_expression", help="an X-Ray filter, e.g. 'annotation.order_id = \"42\"'")
     find.add_argument("--since", default="6h", help="start of the range: 30m, 6h, 7d (at most 30d) or an ISO time")
     find.add_argument("--until", help="end of the range (default now): a duration before now or an ISO time")
     find.add_argument("--limit", type=int, default=100, help="show at most N traces (default 100)")
@@ -106,9 +106,7 @@ def _traces(args: argparse.Namespace) -> int:
         if args.command == "view":
             commands.view(args.paths, args.html)
         elif args.traces_command == "find":
-            commands.find(
-                args.filter_expression, args.since, args.until, args.limit, args.region, args.endpoint_url
-            )
+            commands.find(args.filter_expression, args.since, args.until, args.limit, args.region, args.endpoint_url)
         else:
             commands.show(args.trace_ids, args.save, args.html, args.region, args.endpoint_url)
     except XRayQueryError as exc:

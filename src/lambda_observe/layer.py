@@ -6,8 +6,10 @@ runtime already ships (boto3, botocore, ...) is left out; the bytes are reproduc
 
 Only what runs on Lambda goes in: native libraries are stripped of symbols and debug info; C
 sources, type stubs, tests, install records and package long descriptions are left out; so are
-this package's CLI, layer builder and local runner, and the X-Ray SDK's web-framework
-integrations (``with_cli=True`` keeps the CLI, builder and runner).
+this package's CLI, layer builder, local runner and trace finder, and the X-Ray SDK's web-framework
+integrations (``with_cli=True`` keeps the CLI, builder and runner). This package's own sources go in
+with their docstrings and comments blanked, every line kept where it was (:mod:`._slim`), so
+tracebacks point at the repository's line numbers; third-party sources go in as they are.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ _PLATFORMS = {
 _BLOAT_DIRS = {"__pycache__", "tests", "test", "testing_support", "bin", "wrapt-stubs", "sboms"}
 _BLOAT_SUFFIXES = (".pyc", ".pyo", ".c", ".h", ".pyi")
 _BLOAT_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
-#: Never used on Lambda: the command line, the layer builder, the local runner and test helpers.
-_CLI_ONLY = ("cli.py", "layer.py", "local", "testing.py", "__main__.py")
+#: Never used on Lambda: the command line, the layer builder, the local runner, the trace finder and
+#: viewer, and test helpers.
+_CLI_ONLY = ("cli.py", "layer.py", "_slim.py", "local", "traces", "testing.py", "__main__.py")
 #: The X-Ray SDK's integrations for web frameworks (a Lambda function has none of these servers),
 #: and its patchers for botocore and requests (lambda_observe patches those itself).
 _SDK_UNUSED = ("aiohttp", "bottle", "django", "flask", "flask_sqlalchemy", "sqlalchemy", "botocore", "requests")
@@ -102,6 +105,14 @@ def _copy_self(target: Path) -> None:
     )
 
 
+def _slim_self(package: Path) -> None:
+    """Blank this package's docstrings and comments in the layer, line numbers kept (see ``_slim``)."""
+    from ._slim import slim
+
+    for path in package.rglob("*.py"):
+        path.write_text(slim(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = True) -> None:
     """Leave out the runtime's packages and what never runs on Lambda. ``diet=False`` keeps to
     the pruning of earlier versions (runtime packages, tests, caches), which the benchmarks apply
@@ -129,6 +140,8 @@ def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = 
             _remove(site / "lambda_observe" / name)
         for name in _SDK_UNUSED:
             _remove(site / "aws_xray_sdk" / "ext" / name)
+        if (site / "lambda_observe").is_dir():
+            _slim_self(site / "lambda_observe")
     for path in sorted(site.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path.is_dir() and path.name in _BLOAT_DIRS:
             shutil.rmtree(path, ignore_errors=True)

@@ -483,6 +483,7 @@ def test_wrapper_around_a_traced_handler_traces_once(lambda_env, tmp_path, asser
         "from lambda_observe import traced\n@traced\ndef handler(event, context):\n    return event['n']\n"
     )
     lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_HANDLER", f"{tmp_path / 'already.py'}:handler")
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TRACE_INIT", "false")  # init tracing has its own tests
     from lambda_observe import wrapper
 
     wrapped = wrapper.load()
