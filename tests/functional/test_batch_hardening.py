@@ -11,6 +11,8 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lambda_observe import setup_logging, traced
 from lambda_observe.batch import (
@@ -405,3 +407,77 @@ def test_a_store_that_is_not_one_is_refused_before_any_record_runs(store):
         process_partial_response(orders("a"), charge_eu, idempotent_key="body.order_id", store=store)
     assert "put_in_progress" in str(caught.value) and "URL" in str(caught.value)
     assert ran == []
+
+
+# --- properties ------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def group_batches(draw: Any) -> tuple[list[str], set[int]]:
+    count = draw(st.integers(min_value=1, max_value=10))
+    groups = draw(st.lists(st.sampled_from("abc"), min_size=count, max_size=count))
+    bad = draw(st.sets(st.integers(min_value=0, max_value=count - 1), max_size=count))
+    return groups, bad
+
+
+def skip_group_oracle(groups: list[str], bad: set[int]) -> tuple[list[int], list[int]]:
+    """(records run, records reported) when a failed record holds back only its own group's later records."""
+    ran: list[int] = []
+    reported: list[int] = []
+    failed: set[str] = set()
+    for index, group in enumerate(groups):
+        if group in failed:
+            reported.append(index)
+            continue
+        ran.append(index)
+        if index in bad:
+            reported.append(index)
+            failed.add(group)
+    return ran, reported
+
+
+@settings(max_examples=120, deadline=None)
+@given(group_batches())
+def test_skip_group_on_error_matches_the_oracle(case):
+    """Random FIFO batches over three groups with random failures: exactly the oracle's records run and are
+    reported, in record order (or AllRecordsFailedError when every record is reported)."""
+    groups, bad = case
+    event = fifo_groups(groups)
+    ids = [r["messageId"] for r in event["Records"]]
+    ran: list[int] = []
+
+    def work(record: dict[str, Any]) -> None:
+        n = json.loads(record["body"])["n"]
+        ran.append(n)
+        if n in bad:
+            raise ValueError("bad")
+
+    want_ran, want_reported = skip_group_oracle(groups, bad)
+    if len(want_reported) == len(groups):
+        with pytest.raises(AllRecordsFailedError):
+            process_partial_response(event, work, skip_group_on_error=True)
+    else:
+        result = process_partial_response(event, work, skip_group_on_error=True)
+        assert result == {"batchItemFailures": [{"itemIdentifier": ids[i]} for i in want_reported]}
+    assert ran == want_ran
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(json_values, st.dictionaries(st.just("Records"), json_values, min_size=1)))
+def test_anything_but_a_batch_is_a_type_error_naming_the_sources(event):
+    """Random JSON values as the event or as its Records: never another exception, and never a record run."""
+    ran: list[Any] = []
+    try:
+        process_partial_response(event, ran.append)
+    except TypeError as exc:
+        assert "'aws:sqs'" in str(exc) or "a batch comes from one source" in str(exc) or "has no" in str(exc)
+        assert ran == []
+    else:
+        assert isinstance(event, dict) and event["Records"] == []

@@ -92,7 +92,9 @@ def identity(handler: Any, name: str | None, caller: str) -> str:
 
 def _describe(handler: Any) -> str:
     if isinstance(handler, functools.partial):
-        return "a functools.partial with bound arguments (they can change what it does)"
+        if handler.args or handler.keywords:
+            return "a functools.partial with bound arguments (they can change what it does)"
+        return f"a functools.partial of {_describe(handler.func)}"
     if getattr(handler, "__name__", None) == "<lambda>":
         return "a lambda"
     if getattr(handler, "__code__", None) is None and getattr(handler, "__func__", None) is None:
