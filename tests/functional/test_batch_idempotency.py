@@ -101,7 +101,12 @@ def test_a_duplicate_in_progress_fails_so_the_queue_redelivers_it(lambda_env):
 def test_payload_validation_fails_the_mismatching_record(lambda_env):
     """validate= works per record: same order id with another amount is a failure (PayloadMismatchError)."""
     store = InMemoryStore()
-    kwargs: dict[str, Any] = {"idempotent_key": "body.order_id", "validate": "body.amount", "store": store}
+    kwargs: dict[str, Any] = {
+        "idempotent_key": "body.order_id",
+        "validate": "body.amount",
+        "store": store,
+        "idempotency_name": "accept",  # a lambda has no name of its own
+    }
     process_partial_response(orders(("a", 1)), lambda record: None, **kwargs)
     tampered = orders(("a", 999), ("b", 2))
     result = process_partial_response(tampered, lambda record: None, **kwargs)
@@ -119,7 +124,13 @@ def test_store_down_fails_closed_per_record(lambda_env):
 
     runs: list[Any] = []
     with pytest.raises(AllRecordsFailedError) as caught:
-        process_partial_response(orders(("a", 1), ("b", 2)), runs.append, idempotent_key="body.order_id", store=Down())
+        process_partial_response(
+            orders(("a", 1), ("b", 2)),
+            runs.append,
+            idempotent_key="body.order_id",
+            store=Down(),
+            idempotency_name="log",
+        )
     assert runs == []
     assert all(isinstance(exc, StoreError) for _, exc in caught.value.failures)
 
@@ -159,5 +170,7 @@ def test_a_bad_key_expression_is_refused_before_any_record_runs(lambda_env):
     """An invalid JMESPath key is a ValueError from the call itself; no record runs."""
     runs: list[Any] = []
     with pytest.raises(ValueError, match="not valid JMESPath"):
-        process_partial_response(orders(("a", 1)), runs.append, idempotent_key="body.[", store=InMemoryStore())
+        process_partial_response(
+            orders(("a", 1)), runs.append, idempotent_key="body.[", store=InMemoryStore(), idempotency_name="log"
+        )
     assert runs == []

@@ -254,3 +254,48 @@ def test_the_example_consumer_on_a_real_queue(sqs, lambda_env, assert_valid):
     records = [d for d in lambda_env.documents() if d["name"] == "## record"]
     assert_valid(records)
     assert {d["annotations"]["event_source"] for d in records} == {"aws:sqs"}
+
+
+def fifo_with_dlq(sqs: Any, groups: list[str]) -> tuple[str, str, str]:
+    """A FIFO queue (redrive to a FIFO DLQ after 2 receives) holding one message per entry of ``groups``."""
+    name = f"groups-{uuid.uuid4().hex[:8]}"
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq.fifo", Attributes=fifo)["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": "2"})
+    url = sqs.create_queue(QueueName=f"{name}.fifo", Attributes={**fifo, "RedrivePolicy": policy})["QueueUrl"]
+    for n, group in enumerate(groups):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n, "group": group}), MessageGroupId=group)
+    return url, queue_arn(sqs, url), dlq_url
+
+
+@pytest.mark.parametrize("skip_group_on_error", [False, True])
+def test_fifo_poison_message_and_the_other_message_groups(sqs, skip_group_on_error):
+    """A real FIFO queue with three message groups and a poison message in group b, maxReceiveCount=2.
+    By default (stop at the first failure) the healthy messages of groups a and c received after the poison
+    are reported on both receives and reach the DLQ with it (the risk the docs explain). With
+    skip_group_on_error=True only group b is held back: every message of a and c is processed exactly once,
+    in order, and only b's messages reach the DLQ."""
+    groups = ["a", "b", "c", "a", "b", "c", "a", "c"]
+    url, arn, dlq_url = fifo_with_dlq(sqs, groups)
+    processed: list[int] = []
+
+    def step(record: dict[str, Any]) -> None:
+        n = json.loads(record["body"])["n"]
+        if n == 1:  # group b's first message
+            raise ValueError("poison")
+        processed.append(n)
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return process_partial_response(event, step, skip_group_on_error=skip_group_on_error)
+
+    deliver(sqs, url, arn, handler)
+    dead = sorted(json.loads(m["Body"])["n"] for m in receive(sqs, dlq_url))
+    healthy = [n for n, group in enumerate(groups) if group != "b"]
+    if skip_group_on_error:
+        assert processed == healthy, "groups a and c: each message once, in send order"
+        assert dead == [1, 4], "only group b: the poison and the message held back behind it"
+    else:
+        # the default: everything received after the poison is reported on both receives, so it all goes
+        assert processed == [0]
+        assert dead == [1, 2, 3, 4, 5, 6, 7], "healthy messages of groups a and c reach the DLQ with the poison"
+    assert receive(sqs, url) == []

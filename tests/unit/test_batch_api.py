@@ -15,11 +15,14 @@ def test_batch_exports_exactly_its_public_names():
     assert set(batch.__all__) == {
         "AllRecordsFailedError",
         "BatchError",
+        "HandlerIdentityError",
         "async_process_partial_response",
         "process_partial_response",
     }
     assert issubclass(batch.AllRecordsFailedError, batch.BatchError)
     assert issubclass(batch.BatchError, Exception)
+    assert issubclass(batch.HandlerIdentityError, batch.BatchError)
+    assert issubclass(batch.HandlerIdentityError, TypeError)
 
 
 def test_importing_batch_imports_nothing_heavy():

@@ -22,11 +22,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ._identity import code_of, identity, refuse_generators
 from ._process import Run, remaining_ms
 from ._sources import read
-from .errors import AllRecordsFailedError, BatchError
+from .errors import AllRecordsFailedError, BatchError, HandlerIdentityError
 
-__all__ = ["AllRecordsFailedError", "BatchError", "async_process_partial_response", "process_partial_response"]
+__all__ = [
+    "AllRecordsFailedError",
+    "BatchError",
+    "HandlerIdentityError",
+    "async_process_partial_response",
+    "process_partial_response",
+]
 
 Response = dict[str, list[dict[str, str]]]
 
@@ -36,17 +43,9 @@ def _is_async(fn: Any) -> bool:
 
     Read from the code flags, so the batch's hot path does not import :mod:`inspect`.
     """
-    import functools
     import sys
 
-    target = fn
-    while isinstance(target, functools.partial):
-        target = target.func
-    target = getattr(target, "__func__", target)
-    code = getattr(target, "__code__", None)
-    if code is None:  # a callable object: its class's __call__
-        call = getattr(type(target), "__call__", None)  # noqa: B004
-        code = getattr(getattr(call, "__func__", call), "__code__", None)
+    code = code_of(fn)
     if code is not None and code.co_flags & 0x80:  # CO_COROUTINE
         return True
     inspect = sys.modules.get("inspect")  # markcoroutinefunction() and the like, when inspect is loaded anyway
@@ -59,18 +58,21 @@ def _prepare(
     context: Any,
     idempotent_key: str | None,
     options: dict[str, Any],
+    skip_group_on_error: bool,
 ) -> Run:
+    caller = "process_partial_response()"
     if not callable(record_handler):
         raise TypeError(
-            f"process_partial_response(): record_handler must be a function taking one record, "
-            f"not {type(record_handler).__name__}"
+            f"{caller}: record_handler must be a function taking one record, not {type(record_handler).__name__}"
         )
+    refuse_generators(record_handler, caller)
     batch = read(event)
     state = None
     if idempotent_key is not None:
         from ..idempotency import _records
 
-        state = _records.state_for(record_handler, idempotent_key, **options)
+        name = identity(record_handler, options.pop("idempotency_name"), caller)
+        state = _records.state_for(name, idempotent_key, **options)
     else:
         given = [name for name, value in options.items() if value != _DEFAULTS[name]]
         if given:
@@ -78,10 +80,11 @@ def _prepare(
                 f"process_partial_response(): {', '.join(given)} given without idempotent_key; "
                 "per-record idempotency needs a key expression (idempotent_key='powertools_json(body).order_id')"
             )
-    return Run(batch, record_handler, state, remaining_ms(context))
+    return Run(batch, record_handler, state, remaining_ms(context), skip_group_on_error)
 
 
 _DEFAULTS: dict[str, Any] = {
+    "idempotency_name": None,
     "validate": None,
     "store": None,
     "expires_after": 3600.0,
@@ -103,6 +106,8 @@ def process_partial_response(
     in_progress_timeout: float | None = None,
     raise_on_no_key: bool = False,
     local_cache: int = 0,
+    idempotency_name: str | None = None,
+    skip_group_on_error: bool = False,
 ) -> Response:
     """Run ``record_handler(record)`` on each record; report the failed ones to Lambda.
 
@@ -110,10 +115,13 @@ def process_partial_response(
     naming the accepted sources). A record fails when its handler raises; the response lists
     its ``messageId`` (SQS) or ``sequenceNumber`` (streams). In an SQS FIFO batch (a queue ARN
     ending in ``.fifo``) processing stops at the first failure, which is reported with every
-    record after it, in order. When every record fails, :class:`AllRecordsFailedError` (with
+    record after it, in order; with ``skip_group_on_error=True`` only the failed record's message
+    group is held back (its later records are reported without running) and the other groups'
+    records go on. When every record fails, :class:`AllRecordsFailedError` (with
     ``count``) is raised, so Lambda retries the batch as a whole.
 
-    The handler may be ``async def``: the records are then awaited one after another in one event
+    The handler may be ``async def`` (a generator or async generator function is a :class:`TypeError`:
+    its body would never run): the records are then awaited one after another in one event
     loop (use :func:`async_process_partial_response` from inside a running loop).
 
     ``idempotent_key``: a JMESPath expression evaluated on each record
@@ -121,10 +129,15 @@ def process_partial_response(
     completed is skipped and counts as a success; a duplicate still in progress counts as a
     failure, so the queue delivers it again later. ``validate``, ``store``, ``expires_after``,
     ``in_progress_timeout``, ``raise_on_no_key`` and ``local_cache`` mean what they mean for
-    ``@idempotent``. ``context``: the Lambda context, for the remaining time when the handler is
+    ``@idempotent``. The handler's return value is not stored (a completion marker is). Records are
+    keyed under the handler's ``module.qualname``; a lambda, a ``functools.partial`` with bound
+    arguments, a callable object or a bound builtin needs ``idempotency_name=`` (a name unique to
+    this handler), else :class:`HandlerIdentityError` is raised before any record runs.
+    ``context``: the Lambda context, for the remaining time when the handler is
     not under ``@traced``.
     """
     options = {
+        "idempotency_name": idempotency_name,
         "validate": validate,
         "store": store,
         "expires_after": expires_after,
@@ -132,7 +145,7 @@ def process_partial_response(
         "raise_on_no_key": raise_on_no_key,
         "local_cache": local_cache,
     }
-    run = _prepare(event, record_handler, context, idempotent_key, options)
+    run = _prepare(event, record_handler, context, idempotent_key, options, skip_group_on_error)
     if _is_async(record_handler):
         import asyncio
 
@@ -164,9 +177,12 @@ async def async_process_partial_response(
     in_progress_timeout: float | None = None,
     raise_on_no_key: bool = False,
     local_cache: int = 0,
+    idempotency_name: str | None = None,
+    skip_group_on_error: bool = False,
 ) -> Response:
     """:func:`process_partial_response` for an ``async def`` handler already running in an event loop."""
     options = {
+        "idempotency_name": idempotency_name,
         "validate": validate,
         "store": store,
         "expires_after": expires_after,
@@ -174,7 +190,7 @@ async def async_process_partial_response(
         "raise_on_no_key": raise_on_no_key,
         "local_cache": local_cache,
     }
-    run = _prepare(event, record_handler, context, idempotent_key, options)
+    run = _prepare(event, record_handler, context, idempotent_key, options, skip_group_on_error)
     if not _is_async(record_handler):
         raise TypeError("async_process_partial_response(): record_handler must be an async function")
     await run.run_async()

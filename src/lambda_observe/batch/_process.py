@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,23 @@ __all__ = ["Run"]
 _LOG = logging.getLogger("lambda_observe")
 
 
+_GENERATOR = (
+    "the record handler returned {what}, so its body did not run; a record handler must return (or, if "
+    "`async def`, await) a value, not yield"
+)
+
+
+def _not_generator(result: Any) -> Any:
+    if isinstance(result, types.GeneratorType):
+        result.close()
+        raise TypeError(_GENERATOR.format(what="a generator"))
+    if isinstance(result, types.AsyncGeneratorType):
+        raise TypeError(_GENERATOR.format(what="an async generator"))
+    return result
+
+
 def _not_awaitable(result: Any) -> Any:
+    result = _not_generator(result)
     if hasattr(result, "__await__"):
         close = getattr(result, "close", None)
         if callable(close):
@@ -34,7 +51,7 @@ def _not_awaitable(result: Any) -> Any:
 class Run:
     """One batch being processed: what failed, and the response for Lambda."""
 
-    __slots__ = ("batch", "failures", "handler", "idempotency", "remaining", "reported", "skipped")
+    __slots__ = ("batch", "failed_groups", "failures", "handler", "idempotency", "remaining", "reported", "skipped")
 
     def __init__(
         self,
@@ -42,6 +59,7 @@ class Run:
         handler: Callable[[Any], Any],
         idempotency: Any,
         remaining: Callable[[], float | None],
+        skip_group_on_error: bool = False,
     ) -> None:
         self.batch = batch
         self.handler = handler
@@ -50,6 +68,17 @@ class Run:
         self.failures: list[tuple[str, BaseException]] = []
         self.reported: list[str] = []
         self.skipped = 0
+        #: FIFO with skip_group_on_error: the message groups that had a failure (their later records are held back).
+        self.failed_groups: set[str | None] | None = set() if skip_group_on_error and batch.fifo else None
+
+    def _held_back(self, index: int) -> bool:
+        """Is this record's FIFO message group already failed? Then it is reported without running."""
+        groups = self.failed_groups
+        if not groups or self.batch.groups[index] not in groups:
+            return False
+        self.reported.append(self.batch.ids[index])
+        self.skipped += 1
+        return True
 
     # One record: enter (span, log key), then leave with its outcome.
     def _enter(self, index: int) -> tuple[Any, Any]:
@@ -59,12 +88,16 @@ class Run:
         opened = _trace.open_span(batch.id_key, batch.ids[index], batch.source, batch.records[index])
         return keys, opened
 
-    def _leave(self, index: int, scope: tuple[Any, Any], exc: BaseException | None) -> bool:
-        """Close the record's scope; True when processing goes on to the next record."""
+    def _leave(self, index: int, scope: tuple[Any, Any], exc: BaseException | None, failed: bool = True) -> bool:
+        """Close the record's scope; True when processing goes on to the next record.
+
+        ``failed=False`` for a BaseException (KeyboardInterrupt, SystemExit, CancelledError) ending the batch:
+        the span is closed with it, but it is neither reported nor logged as the record's failure.
+        """
         keys, opened = scope
         ident = self.batch.ids[index]
         try:
-            if exc is not None:
+            if exc is not None and failed:
                 self.failures.append((ident, exc))
                 self.reported.append(ident)
                 self._log(ident, exc)
@@ -72,7 +105,19 @@ class Run:
                 _trace.close(opened, exc)
         finally:
             keys.__exit__(None, None, None)
-        if exc is not None and self.batch.fifo:
+        if exc is None or not failed:
+            return True
+        if self.failed_groups is not None:
+            group = self.batch.groups[index]
+            self.failed_groups.add(group)
+            _LOG.info(
+                "FIFO batch: record %s of message group %r failed; the group's later records are not processed and "
+                "are reported as failed, the other groups go on (skip_group_on_error)",
+                ident,
+                group,
+            )
+            return True
+        if self.batch.fifo:
             rest = self.batch.ids[index + 1 :]
             self.reported.extend(rest)
             self.skipped = len(rest)
@@ -113,14 +158,20 @@ class Run:
     async def _call_async(self, index: int) -> Any:
         record = self.batch.records[index]
         call = functools.partial(self.handler, record)
+
+        async def checked() -> Any:
+            return _not_generator(await call())
+
         if self.idempotency is None:
-            return await call()
+            return await checked()
         from ..idempotency import _records
 
-        return await _records.run_async(self.idempotency, call, record, self.remaining())
+        return await _records.run_async(self.idempotency, checked, record, self.remaining())
 
     def run(self) -> None:
         for index in range(len(self.batch.records)):
+            if self._held_back(index):
+                continue
             scope = self._enter(index)
             try:
                 self._call(index)
@@ -128,21 +179,23 @@ class Run:
                 if not self._leave(index, scope, exc):
                     break
             except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the span, then let it go
-                self._leave(index, scope, exc)
+                self._leave(index, scope, exc, failed=False)
                 raise
             else:
                 self._leave(index, scope, None)
 
     async def run_async(self) -> None:
         for index in range(len(self.batch.records)):
+            if self._held_back(index):
+                continue
             scope = self._enter(index)
             try:
                 await self._call_async(index)
             except Exception as exc:
                 if not self._leave(index, scope, exc):
                     break
-            except BaseException as exc:
-                self._leave(index, scope, exc)
+            except BaseException as exc:  # CancelledError too: not the record's failure
+                self._leave(index, scope, exc, failed=False)
                 raise
             else:
                 self._leave(index, scope, None)

@@ -23,10 +23,11 @@ _EXPECTED = (
 
 class Batch(NamedTuple):
     source: str
-    records: list[dict[str, Any]]
+    records: list[dict[str, Any]]  # a copy of the event's list, taken before any record runs
     ids: list[str]
     id_key: str
     fifo: bool
+    groups: list[str | None]  # each FIFO record's MessageGroupId (empty for other batches)
 
 
 def _what(value: object) -> str:
@@ -34,31 +35,48 @@ def _what(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _fail(detail: str) -> TypeError:
+    return TypeError(f"process_partial_response(): {_EXPECTED}; {detail}")
+
+
+def _source_of(record: Any, index: int) -> str:
+    """The record's eventSource, or a TypeError saying what is wrong with the record."""
+    if not isinstance(record, dict):
+        raise _fail(f"record {index} is not an object (a dict); got {type(record).__name__} {_what(record)}")
+    if "eventSource" not in record:
+        if "EventSource" in record:
+            raise _fail(
+                f"record {index} has 'EventSource' {record['EventSource']!r} (the SNS spelling); SQS, Kinesis "
+                "and DynamoDB Streams records have 'eventSource' (lower-case e)"
+            )
+        raise _fail(f"record {index} has no 'eventSource' key (keys: {sorted(map(str, record))[:10]})")
+    source = record["eventSource"]
+    if not isinstance(source, str) or source not in SOURCES:
+        raise _fail(f"record {index} has eventSource {source!r}")
+    return source
+
+
 def read(event: Any) -> Batch:
-    """The batch in ``event``; :class:`TypeError` naming the accepted sources when it is not one."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list):
-        if isinstance(event, dict):
-            got = f"a dict with keys {sorted(map(str, event))[:10]}"
-        else:
-            got = f"{type(event).__name__} {_what(event)}"
-        raise TypeError(f"process_partial_response(): {_EXPECTED}; got {got}")
+    """The batch in ``event``; :class:`TypeError` naming the accepted sources when it is not one.
+
+    The records list is copied, and every identifier read, before any record runs: a record handler
+    that changes ``event["Records"]`` changes nothing about the batch being processed.
+    """
+    if not isinstance(event, dict):
+        raise _fail(f"got {type(event).__name__} {_what(event)}")
+    if "Records" not in event:
+        raise _fail(f"got a dict without 'Records' (keys: {sorted(map(str, event))[:10]})")
+    if not isinstance(event["Records"], list):
+        raise _fail(f"'Records' must be a list of records; got {type(event['Records']).__name__}")
+    records: list[Any] = list(event["Records"])
     if not records:
-        return Batch(SQS, [], [], "message_id", False)
-    first = records[0].get("eventSource") if isinstance(records[0], dict) else None
-    spec = SOURCES.get(first) if isinstance(first, str) else None
-    if spec is None or not isinstance(first, str):
-        head = records[0]
-        if not isinstance(head, dict):
-            raise TypeError(f"process_partial_response(): {_EXPECTED}; got a record that is a {type(head).__name__}")
-        seen = head.get("eventSource") or head.get("EventSource")
-        raise TypeError(f"process_partial_response(): {_EXPECTED}; got a record with eventSource {seen!r}")
-    path, id_key = spec
-    source: str = first
+        return Batch(SQS, [], [], "message_id", False, [])
+    source = _source_of(records[0], 0)
+    path, id_key = SOURCES[source]
     ids: list[str] = []
     for index, record in enumerate(records):
-        if not isinstance(record, dict) or record.get("eventSource") != source:
-            other = record.get("eventSource") if isinstance(record, dict) else type(record).__name__
+        other = _source_of(record, index) if index else source
+        if other != source:
             raise TypeError(
                 f"process_partial_response(): record {index} has eventSource {other!r}, record 0 has {source!r}; "
                 "a batch comes from one source"
@@ -74,4 +92,11 @@ def read(event: Any) -> Batch:
         ids.append(value)
     arn = records[0].get("eventSourceARN")
     fifo = source == SQS and isinstance(arn, str) and arn.endswith(".fifo")
-    return Batch(source, records, ids, id_key, fifo)
+    groups = [_group(record) for record in records] if fifo else []
+    return Batch(source, records, ids, id_key, fifo, groups)
+
+
+def _group(record: dict[str, Any]) -> str | None:
+    attributes = record.get("attributes")
+    group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
+    return group if isinstance(group, str) else None

@@ -3,12 +3,13 @@
 ::
 
     BatchError                 base of everything below
-    └── AllRecordsFailedError  every record of the batch failed: raised so Lambda retries the batch
+    ├── AllRecordsFailedError  every record of the batch failed: raised so Lambda retries the batch
+    └── HandlerIdentityError   (also a TypeError) per-record idempotency on a handler that needs idempotency_name=
 """
 
 from __future__ import annotations
 
-__all__ = ["AllRecordsFailedError", "BatchError"]
+__all__ = ["AllRecordsFailedError", "BatchError", "HandlerIdentityError"]
 
 
 class BatchError(Exception):
@@ -34,3 +35,12 @@ class AllRecordsFailedError(BatchError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.count, self.failures))
+
+
+class HandlerIdentityError(BatchError, TypeError):
+    """Per-record idempotency was asked for on a record handler whose keys cannot be named safely.
+
+    A lambda, a ``functools.partial`` with bound arguments, a callable object or a bound builtin
+    has no name that tells it apart from another handler of the same shape; pass
+    ``idempotency_name=`` to name its keys. Raised before any record runs.
+    """

@@ -3,10 +3,12 @@
 The batch runs each record through the same state machine as ``@idempotent``
 (:class:`~lambda_observe.idempotency._core.Idempotency`): the key is selected from the record,
 a completed record answers from the store, a duplicate still in progress raises
-:class:`~lambda_observe.idempotency.errors.AlreadyInProgressError`. This module adds only two
+:class:`~lambda_observe.idempotency.errors.AlreadyInProgressError`. This module adds three
 things: one state per record handler and options (so a store URL is opened once per process,
-not once per batch), and an ``idempotency`` outcome log key scoped to the record rather than
-left on the invocation for the next record to inherit.
+not once per batch); an ``idempotency`` outcome log key scoped to the record rather than left
+on the invocation for the next record to inherit; and a completion marker (``null``) stored in
+place of the record handler's return value, which the batch never uses, so a record whose work
+is done is never failed (and run again on redelivery) because its return value cannot be stored.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from .. import _invocation
 from ._core import Idempotency
-from ._decorators import _OPTIONS, _identity
+from ._decorators import _OPTIONS
 
 __all__ = ["run", "run_async", "state_for"]
 
@@ -27,8 +29,27 @@ _ABSENT = object()
 _RAISE_OPTION = "raise_on_no_key" if "raise_on_no_key" in _OPTIONS else "raise_on_missing_key"
 
 
+#: The methods a store object must have (the store protocol of :mod:`.stores.base`).
+_STORE_METHODS = ("put_in_progress", "get", "complete", "delete")
+
+
+def check_store(store: Any) -> None:
+    """``store`` is None, a URL or a store object; :class:`TypeError` saying what is accepted otherwise."""
+    if store is None or isinstance(store, str):
+        return
+    missing = [name for name in _STORE_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        text = repr(store)
+        raise TypeError(
+            f"store={text if len(text) <= 60 else text[:57] + '...'}: expected a store URL "
+            "('dynamodb://table', 'redis://host:6379/0', 'sqlite:///path', 'memory://'), a store object with "
+            f"{', '.join(_STORE_METHODS)} (such as InMemoryStore()), or None for LAMBDA_OBSERVE_IDEMPOTENCY_STORE; "
+            f"a {type(store).__name__} has no {', '.join(missing)}"
+        )
+
+
 def state_for(
-    handler: Callable[..., Any],
+    identity: str,
     key: str,
     *,
     validate: str | None = None,
@@ -38,12 +59,12 @@ def state_for(
     raise_on_no_key: bool = False,
     local_cache: int = 0,
 ) -> Idempotency:
-    """The idempotency state for ``handler``'s records with these options (made once, then reused).
+    """The idempotency state for a record handler's records with these options (made once, then reused).
 
-    Records are keyed under the handler's identity (function name, module and qualified name),
-    as ``@idempotent_function`` keys its calls. A bad key expression or store URL raises here.
+    Records are keyed under ``identity``, the handler's name (see :mod:`lambda_observe.batch._identity`).
+    A bad key expression, store URL or store object raises here, before any record runs.
     """
-    identity = _identity(handler)
+    check_store(store)
     cache_key: tuple[Any, ...] = (
         identity,
         key,
@@ -94,22 +115,30 @@ def _restore(keys: dict[str, Any] | None, before: Any) -> None:
         keys["idempotency"] = before
 
 
-def run(state: Idempotency, call: Callable[[], Any], record: Any, remaining_ms: float | None) -> Any:
-    """Run ``call`` at most once for the key selected from ``record``; the stored result on a repeat."""
+def run(state: Idempotency, call: Callable[[], Any], record: Any, remaining_ms: float | None) -> None:
+    """Run ``call`` at most once for the key selected from ``record``; a completion marker is stored."""
     keys, before = _keys()
+
+    def marked() -> None:
+        call()  # the return value is the batch's to ignore, not the store's to hold
+
     try:
-        return state.run(call, record, remaining_ms)
+        state.run(marked, record, remaining_ms)
     finally:
         _restore(keys, before)
 
 
 async def run_async(
     state: Idempotency, call: Callable[[], Awaitable[Any]], record: Any, remaining_ms: float | None
-) -> Any:
+) -> None:
     """:func:`run` for a coroutine function."""
     keys, before = _keys()
+
+    async def marked() -> None:
+        await call()
+
     try:
-        return await state.run_async(call, record, remaining_ms)
+        await state.run_async(marked, record, remaining_ms)
     finally:
         _restore(keys, before)
 
