@@ -15,16 +15,22 @@ import tokenize
 __all__ = ["slim"]
 
 
+def _docstring(node: ast.AST) -> ast.Constant | None:
+    """The docstring node of a module, class or function, if it has one."""
+    if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) or not node.body:
+        return None
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.value
+    return None
+
+
 def _docstring_spans(tree: ast.Module) -> list[tuple[int, int, int, int]]:
     spans = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    doc = body[0].value
-                    assert doc.end_lineno is not None and doc.end_col_offset is not None
-                    spans.append((doc.lineno, doc.col_offset, doc.end_lineno, doc.end_col_offset))
+        doc = _docstring(node)
+        if doc is not None and doc.end_lineno is not None and doc.end_col_offset is not None:
+            spans.append((doc.lineno, doc.col_offset, doc.end_lineno, doc.end_col_offset))
     return spans
 
 

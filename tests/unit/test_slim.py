@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_observe._slim import slim
+from lambda_observe._slim import _docstring, slim
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "lambda_observe"
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -17,11 +17,9 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def _without_docstrings(tree: ast.Module) -> str:
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    body[0].value.value = ""
+        doc = _docstring(node)
+        if doc is not None:
+            doc.value = ""
     lines = [(type(n).__name__, getattr(n, "lineno", None)) for n in ast.walk(tree)]
     return ast.dump(tree) + repr(lines)
 
