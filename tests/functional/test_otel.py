@@ -199,7 +199,9 @@ def test_global_provider_and_otlp_http_exporter_against_a_local_receiver(tmp_pat
             f"""
             import os, sys
             os.environ["LAMBDA_OBSERVE_TRACER"] = "otel"
-            os.environ["_X_AMZN_TRACE_ID"] = "Root=1-5f8aa8d2-1f0f9b6c1a2b3c4d5e6f7a8b;Parent=53995c3f42cd8ad8;Sampled=1"
+            os.environ["_X_AMZN_TRACE_ID"] = (
+                "Root=1-5f8aa8d2-1f0f9b6c1a2b3c4d5e6f7a8b;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
             from opentelemetry import trace
             from opentelemetry.sdk.resources import Resource
             from opentelemetry.sdk.trace import TracerProvider

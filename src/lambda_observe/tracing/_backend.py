@@ -20,8 +20,9 @@ class Backend(Protocol):
 
     Two methods are optional, looked up with ``getattr`` by their callers:
     ``start_handler(name, root, invocation, event)`` (used instead of ``start`` for the handler's
-    span: the OTel backends give it its kind and FaaS attributes from the event) and ``add_link(span, root, parent)`` (link a span to an upstream
-    trace given in X-Ray form, ``root`` ``1-xxxxxxxx-yyyy...`` and ``parent`` a 16-hex id or None).
+    span: the OTel backends give it its kind and FaaS attributes from the event) and
+    ``add_link(span, root, parent)`` (link a span to an upstream trace given in X-Ray form,
+    ``root`` ``1-xxxxxxxx-yyyy...`` and ``parent`` a 16-hex id or None).
     """
 
     def root(self, invocation: Invocation) -> Any | None:
