@@ -166,6 +166,8 @@ def span(
             b"\x18" + varint(status_code) if status_code else b""
         )
         parts.append(_ld(b"\x7a", status))
+    else:
+        parts.append(b"\x7a\x00")  # an empty (UNSET) status, present as the SDK's encoder writes it
     flags = FLAG_HAS_IS_REMOTE | (FLAG_IS_REMOTE if remote_parent else 0)
     parts.append(b"\x85\x01" + _pack_i(flags))
     return b"".join(parts)
