@@ -100,7 +100,7 @@ def test_same_structure_as_adots_exporter(lambda_env, handler, monkeypatch):
     our_spans = normalise(ours[0][1])
     their_spans = [s for _, r in theirs for s in normalise(r)]
     key = lambda s: s["name"]  # noqa: E731
-    for a, b in zip(sorted(our_spans, key=key), sorted(their_spans, key=key)):
+    for a, b in zip(sorted(our_spans, key=key), sorted(their_spans, key=key), strict=True):
         assert a == b
     assert sorted(our_spans, key=key) == sorted(their_spans, key=key)
     assert parents(spans([ours[0][1]])) == parents(spans([r for _, r in theirs]))
