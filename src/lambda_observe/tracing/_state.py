@@ -25,7 +25,7 @@ def _make(name: str) -> Backend:
     if name == "otlp":
         from .otlp import OtlpBackend, OtlpEmitter
 
-        return OtlpBackend(OtlpEmitter(cfg.daemon_address))
+        return OtlpBackend(OtlpEmitter(cfg.daemon_address, cfg.patch_ignore))
     if name == "otel":
         from .otel import OtelBackend
 

@@ -159,6 +159,12 @@ class OtelBackend:
         span.span.set_status(Status(StatusCode.ERROR, message))
         self._end(span)  # OTel's context is restored later, when the block itself exits
 
+    def instrument(self, name: str) -> None:
+        """``patch(name)`` in otel mode: the OpenTelemetry instrumentation, on the user's provider."""
+        from ._otel_instrument import instrument
+
+        instrument(name)
+
     def add_link(self, span: Any, root: str, parent: str | None) -> None:
         """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
         if not parent or len(root) != 35 or len(parent) != 16:

@@ -152,10 +152,11 @@ def _fit(span: OtlpSpan, room: int) -> bytes:
 class OtlpEmitter:
     """Frames and sends OTLP requests over UDP; never raises."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, ignore: tuple[str, ...] = ()) -> None:
         self._address: tuple[str, int] | None = None
         self._socket: socket.socket | None = None
         self._resources: dict[str, bytes] = {}
+        self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
         try:
             host, port = parse_address(address)
             self._address = (socket.gethostbyname(host), port)
@@ -233,7 +234,6 @@ class OtlpBackend:
 
     def __init__(self, emitter: OtlpEmitter) -> None:
         self.emitter = emitter
-        self.ignore: tuple[str, ...] = ()
 
     def root(self, invocation: Any) -> OtlpRoot | None:
         trace = invocation.trace
@@ -259,15 +259,26 @@ class OtlpBackend:
         inv.keys["span_id"] = span.id
         return span
 
-    def finish(self, span: OtlpSpan) -> None:
+    def finish(self, span: OtlpSpan, end_ns: int = 0) -> None:
         if span.end_ns:  # already ended (by the timeout warning)
             return
-        span.end_ns = time.time_ns()
+        span.end_ns = end_ns or time.time_ns()
         root = span.root
         root.open.pop(span.id, None)
         root.done.append((span.scope, _fit(span, MAX_REQUEST - 200)))
         if span.parent is root or root.flushed:
             self.flush(root)
+
+    def drop(self, span: OtlpSpan) -> None:
+        """Forget an open span without sending it (a call to an ignored host)."""
+        span.end_ns = span.end_ns or time.time_ns()
+        span.root.open.pop(span.id, None)
+
+    def instrument(self, name: str) -> None:
+        """``patch(name)`` in otlp mode: the OpenTelemetry instrumentation, on a minimal provider."""
+        from ._otel_instrument import instrument
+
+        instrument(name)
 
     def flush(self, root: OtlpRoot) -> None:
         """Send the invocation's finished spans now."""
