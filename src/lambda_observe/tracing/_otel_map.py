@@ -86,27 +86,33 @@ def _account(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
+_STATIC: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+
 def handler_attributes(inv: Any, faas_trigger: str) -> dict[str, Any]:
     """The FaaS and cloud attributes of the handler span, from the invocation."""
-    attributes: dict[str, Any] = {
-        "faas.trigger": faas_trigger,
-        "faas.invocation_id": inv.request_id,
-        "faas.coldstart": inv.cold_start,
-        "faas.name": inv.function_name,
-        "faas.version": inv.function_version,
-        "cloud.provider": "aws",
-        "cloud.platform": "aws_lambda",
-    }
-    region = os.environ.get("AWS_REGION")
-    if region:
-        attributes["cloud.region"] = region
-    arn = inv.function_arn
-    if arn:
-        attributes["cloud.resource_id"] = arn
-        account = _account(arn)
-        if account:
-            attributes["cloud.account.id"] = account
-    return attributes
+    key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
+    static = _STATIC.get(key)
+    if static is None:
+        static = {
+            "faas.trigger": faas_trigger,
+            "faas.name": inv.function_name,
+            "faas.version": inv.function_version,
+            "cloud.provider": "aws",
+            "cloud.platform": "aws_lambda",
+        }
+        region = os.environ.get("AWS_REGION")
+        if region:
+            static["cloud.region"] = region
+        arn = inv.function_arn
+        if arn:
+            static["cloud.resource_id"] = arn
+            account = _account(arn)
+            if account:
+                static["cloud.account.id"] = account
+        if len(_STATIC) < 64:
+            _STATIC[key] = static
+    return {"faas.invocation_id": inv.request_id, "faas.coldstart": inv.cold_start, **static}
 
 
 def resource_attributes(service: str) -> dict[str, Any]:

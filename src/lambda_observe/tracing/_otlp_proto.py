@@ -59,6 +59,8 @@ def varint(value: int) -> bytes:
     """``value`` (0 <= value < 2**64) as a base-128 varint."""
     if value < 128:
         return _SMALL[value]
+    if value < 16384:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -112,8 +114,26 @@ def key_values(items: Iterable[tuple[Any, Any]], depth: int = 0) -> bytes:
     return b"".join(_ld(b"\x0a", _ld(b"\x0a", _text(str(k))) + _ld(b"\x12", any_value(v, depth))) for k, v in items)
 
 
+_MEMO: dict[tuple[bytes, str, type, Any], bytes] = {}
+_MEMO_MAX = 2048
+
+
+def _field(tag: bytes, key: str, value: Any) -> bytes:
+    """One ``KeyValue`` field; small scalar pairs (the same every invocation) are encoded once."""
+    kind = type(value)
+    if kind is bool or kind is int or (kind is str and len(value) <= 32):  # not request ids (36)
+        memo = (tag, key, kind, value)
+        found = _MEMO.get(memo)
+        if found is None:
+            found = _ld(tag, _ld(b"\x0a", _text(key)) + _ld(b"\x12", any_value(value)))
+            if len(_MEMO) < _MEMO_MAX:
+                _MEMO[memo] = found
+        return found
+    return _ld(tag, _ld(b"\x0a", _text(key)) + _ld(b"\x12", any_value(value)))
+
+
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
-    return b"".join(_ld(tag, _ld(b"\x0a", _text(k)) + _ld(b"\x12", any_value(v))) for k, v in attributes.items())
+    return b"".join([_field(tag, k, v) for k, v in attributes.items()])
 
 
 def event(time_ns: int, name: str, attributes: Mapping[str, Any]) -> bytes:
@@ -133,6 +153,21 @@ def link(trace_id: bytes, span_id: bytes, attributes: Mapping[str, Any] | None =
     )
 
 
+_TIMES = struct.Struct("<BQBQ").pack
+_FLAGS = (b"\x85\x01" + _pack_i(FLAG_HAS_IS_REMOTE), b"\x85\x01" + _pack_i(FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE))
+_KIND_FIELDS = [b"", *(b"\x30" + bytes((k,)) for k in range(1, 6))]
+_NAMES: dict[str, bytes] = {}
+
+
+def _name_field(name: str) -> bytes:
+    found = _NAMES.get(name)
+    if found is None:
+        found = _ld(b"\x2a", _text(name))
+        if len(_NAMES) < 1024:  # span names are few
+            _NAMES[name] = found
+    return found
+
+
 def span(
     trace_id: bytes,
     span_id: bytes,
@@ -147,30 +182,48 @@ def span(
     status_code: int = 0,
     status_message: str = "",
     remote_parent: bool = False,
+    encoded_attributes: bytes = b"",
 ) -> bytes:
-    """A ``Span`` message; ``events`` and ``links`` are already encoded by :func:`event` / :func:`link`."""
-    parts = [_ld(b"\x0a", trace_id), _ld(b"\x12", span_id)]
+    """A ``Span`` message; ``events`` and ``links`` are already encoded by :func:`event` / :func:`link`.
+
+    ``encoded_attributes``: attribute fields encoded beforehand (by :func:`attribute_fields`),
+    appended after ``attributes``: what is the same for every invocation is encoded once.
+    """
+    if len(trace_id) == 16 and len(span_id) == 8:
+        out = b"\x0a\x10" + trace_id + b"\x12\x08" + span_id
+    else:
+        out = _ld(b"\x0a", trace_id) + _ld(b"\x12", span_id)
     if parent_id:
-        parts.append(_ld(b"\x22", parent_id))
-    parts.append(_ld(b"\x2a", _text(name)))
+        out += b"\x22\x08" + parent_id if len(parent_id) == 8 else _ld(b"\x22", parent_id)
+    out += _name_field(name)
     if kind:
-        parts.append(b"\x30" + varint(kind))
-    parts.append(b"\x39" + _pack_q(start_ns & _U64))
-    parts.append(b"\x41" + _pack_q(end_ns & _U64))
+        out += _KIND_FIELDS[kind] if 0 < kind < 6 else b"\x30" + varint(kind)
+    out += _TIMES(0x39, start_ns & _U64, 0x41, end_ns & _U64)
     if attributes:
-        parts.append(_attributes(b"\x4a", attributes))
-    parts.extend(_ld(b"\x5a", e) for e in events)
-    parts.extend(_ld(b"\x6a", lk) for lk in links)
+        memo = _MEMO
+        for key, value in attributes.items():
+            vtype = type(value)
+            small = vtype is bool or vtype is int or (vtype is str and len(value) <= 32)
+            found = memo.get((b"\x4a", key, vtype, value)) if small else None
+            out += found if found is not None else _field(b"\x4a", key, value)
+    out += encoded_attributes
+    if events:
+        out += b"".join([_ld(b"\x5a", e) for e in events])
+    if links:
+        out += b"".join([_ld(b"\x6a", lk) for lk in links])
     if status_code or status_message:
         status = (_ld(b"\x12", _text(status_message)) if status_message else b"") + (
             b"\x18" + varint(status_code) if status_code else b""
         )
-        parts.append(_ld(b"\x7a", status))
+        out += _ld(b"\x7a", status)
     else:
-        parts.append(b"\x7a\x00")  # an empty (UNSET) status, present as the SDK's encoder writes it
-    flags = FLAG_HAS_IS_REMOTE | (FLAG_IS_REMOTE if remote_parent else 0)
-    parts.append(b"\x85\x01" + _pack_i(flags))
-    return b"".join(parts)
+        out += b"\x7a\x00"  # an empty (UNSET) status, present as the SDK's encoder writes it
+    return out + _FLAGS[1 if remote_parent else 0]
+
+
+def attribute_fields(attributes: Mapping[str, Any]) -> bytes:
+    """Span attribute fields encoded now, for :func:`span`'s ``encoded_attributes``."""
+    return _attributes(b"\x4a", attributes)
 
 
 def resource(attributes: Mapping[str, Any]) -> bytes:
@@ -189,6 +242,22 @@ def request(resource_msg: bytes, scopes: Iterable[tuple[bytes, Iterable[bytes]]]
         _ld(b"\x12", _ld(b"\x0a", scope_msg) + b"".join(_ld(b"\x12", s) for s in spans)) for scope_msg, spans in scopes
     )
     return _ld(b"\x0a", body)
+
+
+def request_one(resource_field: bytes, scope_field: bytes, spans: Iterable[bytes]) -> bytes:
+    """An ``ExportTraceServiceRequest`` with one resource and one scope (the common case, fast).
+
+    ``resource_field`` and ``scope_field`` are :func:`field` of the resource and scope messages,
+    encoded once per process.
+    """
+    scoped = scope_field + b"".join([b"\x12" + varint(len(s)) + s for s in spans])
+    body = resource_field + b"\x12" + varint(len(scoped)) + scoped
+    return b"\x0a" + varint(len(body)) + body
+
+
+def field(tag: bytes, body: bytes) -> bytes:
+    """A length-delimited field (public for callers that encode a part once and reuse it)."""
+    return _ld(tag, body)
 
 
 def request_overhead(resource_msg: bytes, scope_msg: bytes) -> int:

@@ -12,9 +12,9 @@ attribute that says so. Nothing is dropped silently.
 
 from __future__ import annotations
 
-import base64
 import socket
 import time
+from binascii import b2a_base64
 from random import getrandbits as _bits  # reseeded after fork
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,7 @@ _ROOM = MAX_DATAGRAM - len(HEADER) - 3  # after the header and T1S / T1U
 #: The largest protobuf request whose base64 fits one datagram.
 MAX_REQUEST = _ROOM // 4 * 3
 TRUNCATED_KEY = "lambda_observe.truncated"
+_SPAN_ROOM = MAX_REQUEST - 200  # a span alone must fit a request beside its resource and scope
 _SCOPE = proto.scope("lambda_observe", "0.1.0")
 _from_hex = bytes.fromhex
 
@@ -66,6 +67,7 @@ class OtlpSpan:
     __slots__ = (
         "annotations",
         "attributes",
+        "encoded",
         "end_ns",
         "events",
         "id",
@@ -98,6 +100,7 @@ class OtlpSpan:
         self.status = 0
         self.status_message = ""
         self.scope = _SCOPE
+        self.encoded = b""  # attributes encoded beforehand (the handler's, the same every invocation)
 
     @property
     def start_time(self) -> float:
@@ -110,12 +113,16 @@ class OtlpSpan:
 
     def encode(self, attributes: dict[str, Any] | None = None, events: bool = True) -> bytes:
         attrs = self.attributes if attributes is None else attributes
-        if self.annotations:
-            attrs = {**attrs, otel_map.ANNOTATIONS_KEY: list(self.annotations)}
+        keys = self.annotations
+        encoded = self.encoded if events else b""
+        if keys:
+            encoded += _annotation_keys(tuple(keys))
+        parent = self.parent
+        remote = parent.__class__ is OtlpRoot
         return proto.span(
             self.root.trace_id,
             self.span_id,
-            self.parent_bytes,
+            parent.parent_id if remote else parent.span_id,
             self.name,
             self.kind,
             self.start_ns,
@@ -125,8 +132,25 @@ class OtlpSpan:
             self.links or (),
             self.status,
             self.status_message,
-            isinstance(self.parent, OtlpRoot),
+            remote,
+            encoded,
         )
+
+
+_KEYS: dict[tuple[str, ...], bytes] = {}
+
+
+def _annotation_keys(keys: tuple[str, ...]) -> bytes:
+    """The ``aws.xray.annotations`` attribute for these keys (encoded once per set of keys)."""
+    found = _KEYS.get(keys)
+    if found is None:
+        found = proto.attribute_fields({otel_map.ANNOTATIONS_KEY: list(keys)})
+        if len(_KEYS) < 256:
+            _KEYS[keys] = found
+    return found
+
+
+_HANDLER_STATIC: dict[tuple[str, str, str, str], bytes] = {}
 
 
 def _fit(span: OtlpSpan, room: int) -> bytes:
@@ -156,6 +180,7 @@ class OtlpEmitter:
         self._address: tuple[str, int] | None = None
         self._socket: socket.socket | None = None
         self._resources: dict[str, bytes] = {}
+        self._fields: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}
         self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
         try:
             host, port = parse_address(address)
@@ -179,14 +204,31 @@ class OtlpEmitter:
         if self._address is None or not spans:
             return
         try:
-            resource = self.resource(service)
+            resource = self._resources.get(service) or self.resource(service)
             prefix = b"T1S" if sampled else b"T1U"
+            scope = spans[0][0]
+            total = len(resource) + len(scope) + 16
+            for item in spans:
+                total += len(item[1]) + 4
+                if item[0] is not scope:
+                    total = MAX_REQUEST + 1  # several scopes: the general path below
+                    break
+            if total <= MAX_REQUEST:  # one scope and it fits: one request, one datagram
+                fields = self._fields.get((service, scope))
+                if fields is None:
+                    fields = self._fields[(service, scope)] = (
+                        proto.field(b"\x0a", resource),
+                        proto.field(b"\x0a", scope),
+                    )
+                payload = proto.request_one(fields[0], fields[1], [item[1] for item in spans])
+                self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
+                return
             for group in self._groups(spans, resource):
                 scopes: dict[bytes, list[bytes]] = {}
                 for scope, data in group:
                     scopes.setdefault(scope, []).append(data)
                 payload = proto.request(resource, scopes.items())
-                self.send_datagram(HEADER + prefix + base64.b64encode(payload))
+                self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
         except Exception as exc:  # tracing must not hurt
             _warn.once("otlp-send", "lambda_observe: could not send OTLP spans: %s", exc)
 
@@ -254,7 +296,18 @@ class OtlpBackend:
         faas_trigger, kind = otel_map.trigger(event)
         span = self.start(name, root)
         span.kind = kind
-        span.attributes.update(otel_map.handler_attributes(inv, faas_trigger))
+        key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
+        static = _HANDLER_STATIC.get(key)
+        if static is None:
+            fixed = otel_map.handler_attributes(inv, faas_trigger)
+            del fixed["faas.invocation_id"], fixed["faas.coldstart"]
+            static = proto.attribute_fields(fixed)
+            if len(_HANDLER_STATIC) < 64:
+                _HANDLER_STATIC[key] = static
+        span.encoded = static
+        attributes = span.attributes
+        attributes["faas.invocation_id"] = inv.request_id
+        attributes["faas.coldstart"] = inv.cold_start
         inv.keys["trace_id"] = root.trace_id.hex()
         inv.keys["span_id"] = span.id
         return span
@@ -265,7 +318,10 @@ class OtlpBackend:
         span.end_ns = end_ns or time.time_ns()
         root = span.root
         root.open.pop(span.id, None)
-        root.done.append((span.scope, _fit(span, MAX_REQUEST - 200)))
+        data = span.encode()
+        if len(data) > _SPAN_ROOM:
+            data = _fit(span, _SPAN_ROOM)
+        root.done.append((span.scope, data))
         if span.parent is root or root.flushed:
             self.flush(root)
 
