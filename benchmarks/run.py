@@ -802,7 +802,15 @@ def render(data: dict[str, Any], command: str) -> str:
         f"| Powertools[tracer], built the same way | {sizes['powertools_tracer']:,} | 1.00x |",
         "",
     ]
+    if "otel" in data:  # the OpenTelemetry comparison (benchmarks/otel_bench.py)
+        lines += ["", *_otel_bench().render(data["otel"])]
     return "\n".join(lines)
+
+
+def _otel_bench() -> Any:
+    from benchmarks import otel_bench
+
+    return otel_bench
 
 
 def main() -> None:
@@ -810,7 +818,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer"],
+        choices=["warm", "instructions", "syscalls", "cold", "logline", "idempotency", "layer", "otel"],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
     )
@@ -846,6 +854,7 @@ def main() -> None:
         "layer": layer_sizes,
         "instructions": instructions,
         "syscalls": syscalls,
+        "otel": lambda: _otel_bench().run(rounds),
     }
     results_file = ROOT / "benchmarks" / "results.json"
     previous = json.loads(results_file.read_text()) if results_file.exists() else {}

@@ -8,7 +8,8 @@ The workload is warm.py's: a handler with one span ("work") and one INFO log lin
 - ``xray``: lambda_observe in its default mode (the reference for the otlp target).
 - ``otlp``: lambda_observe with ``LAMBDA_OBSERVE_TRACER=otlp`` (no OpenTelemetry at run time).
 - ``otel``: lambda_observe with ``LAMBDA_OBSERVE_TRACER=otel`` over the OpenTelemetry SDK, a
-  SimpleSpanProcessor and ADOT's ``OTLPUdpSpanExporter`` (each span sent as it ends).
+  BatchSpanProcessor (flushed by lambda_observe when the handler's span ends) and ADOT's
+  ``OTLPUdpSpanExporter``: the same SDK set-up as the adot stack.
 - ``adot``: the ADOT way, without lambda_observe: ``opentelemetry-instrumentation-aws-lambda``
   wrapping the handler, the SDK with a BatchSpanProcessor flushed by the instrumentation at the end
   of every invocation (as the ADOT layer configures it), ``OTLPUdpSpanExporter``, and a
@@ -45,10 +46,11 @@ def otel() -> Any:
     from amazon.opentelemetry.distro.otlp_udp_exporter import OTLPUdpSpanExporter
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(OTLPUdpSpanExporter(os.environ["AWS_XRAY_DAEMON_ADDRESS"])))
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPUdpSpanExporter(os.environ["AWS_XRAY_DAEMON_ADDRESS"])))
     trace.set_tracer_provider(provider)
     from benchmarks.stacks.warm import lambda_observe
 
