@@ -45,8 +45,8 @@ def otel() -> Any:
     os.environ["LAMBDA_OBSERVE_TRACER"] = "otel"
     from amazon.opentelemetry.distro.otlp_udp_exporter import OTLPUdpSpanExporter
     from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
