@@ -8,6 +8,8 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from lambda_observe import add_metadata, annotate, capture, subsegment, traced
@@ -371,3 +373,38 @@ def test_otlp_mode_imports_neither_the_xray_sdk_nor_opentelemetry(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    annotations=st.dictionaries(st.text(max_size=20), st.text(max_size=40) | st.integers() | st.floats(), max_size=4),
+    metadata=st.dictionaries(st.text(max_size=20), json_values | st.sets(st.integers(), max_size=3), max_size=4),
+    result=json_values,
+)
+def test_any_annotations_and_metadata_decode_and_leave_the_result_alone(otlp_env, annotations, metadata, result):
+    """Arbitrary annotation and metadata keys and values: the handler's result is unchanged, the datagram
+    decodes, and every annotation key (as annotate() cleans it) is listed in aws.xray.annotations."""
+    otlp_env.collector.clear()
+
+    @traced(logs=False)
+    def handler(event, context):
+        for key, value in annotations.items():
+            annotate(key, value)
+        for key, value in metadata.items():
+            add_metadata(key, value)
+        return result
+
+    assert handler({}, LambdaContext()) is result
+    (_, request), *_ = receive(otlp_env.collector)
+    (top,) = spans([request])
+    attrs = attributes(top.attributes)
+    from lambda_observe.tracing.api import _key
+
+    assert {_key(k) for k in annotations} <= set(attrs["aws.xray.annotations"])
