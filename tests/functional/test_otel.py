@@ -257,3 +257,30 @@ def test_otel_mode_without_opentelemetry_installed_leaves_the_handler_alone(tmp_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip().splitlines()[-1] == "3"
     assert "tracer 'otel' is unavailable" in out.stdout + out.stderr
+
+
+def test_otel_mode_without_a_provider_warns_once_and_the_handler_runs(lambda_env, monkeypatch, caplog):
+    """otel mode with OpenTelemetry's default (proxy) provider: one WARNING saying spans go nowhere."""
+    import logging
+
+    from opentelemetry import trace
+
+    from tests.conftest import need
+
+    need(isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider), "a global provider was set before")
+    monkeypatch.setenv("LAMBDA_OBSERVE_TRACER", "otel")
+    from tests.conftest import reset_library
+
+    reset_library()
+
+    @traced(logs=False)
+    def handler(event, context):
+        with subsegment("x"):
+            annotate("k", 1)
+        return 7
+
+    with caplog.at_level(logging.WARNING, logger="lambda_observe"):
+        assert handler({}, LambdaContext()) == 7
+        assert handler({}, LambdaContext()) == 7
+    said = [r.getMessage() for r in caplog.records if "no OpenTelemetry TracerProvider" in r.getMessage()]
+    assert len(said) == 1

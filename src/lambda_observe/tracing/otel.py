@@ -40,7 +40,7 @@ class OtelRoot:
         self.id = f"{parent_id:016x}"
         self.sampled = sampled
         self.inv = inv
-        self.open: dict[str, Any] = {}
+        self.open: dict[int, Any] = {}
         flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
         parent = SpanContext(trace_id=trace_id, span_id=parent_id, is_remote=True, trace_flags=flags)
         self.context = trace.set_span_in_context(NonRecordingSpan(parent))
@@ -88,6 +88,12 @@ class OtelBackend:
         header = invocation.trace
         if header is None:
             return None
+        if self._provider is None and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            _warn.once(
+                "otel-no-provider",
+                "lambda_observe: LAMBDA_OBSERVE_TRACER=otel but no OpenTelemetry TracerProvider is set "
+                "(opentelemetry.trace.set_tracer_provider, or the ADOT layer): spans go nowhere",
+            )
         trace_id = int(otel_map.trace_id_hex(header.root), 16)
         parent = int(header.parent, 16) if header.parent else (getrandbits(64) or 1)
         return OtelRoot(trace_id, parent, header.sampled, invocation)
@@ -101,7 +107,7 @@ class OtelBackend:
         span = self.tracer().start_span(cleaned, context=ctx, kind=kind, attributes=attributes)
         wrapped = OtelSpan(cleaned, span, parent, root, time.time())
         wrapped.token = otel_context.attach(trace.set_span_in_context(span, ctx))
-        root.open[wrapped.id] = wrapped
+        root.open[id(wrapped)] = wrapped  # not the span id: a no-op provider gives every span id 0
         return wrapped
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtelSpan:
@@ -131,7 +137,7 @@ class OtelBackend:
         if span.annotations:
             span.span.set_attribute(otel_map.ANNOTATIONS_KEY, list(span.annotations))
         span.span.end()
-        span.root.open.pop(span.id, None)
+        span.root.open.pop(id(span), None)
         if isinstance(span.parent, OtelRoot):
             flush = getattr(self.provider, "force_flush", None)
             if flush is not None:
