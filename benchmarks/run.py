@@ -917,6 +917,8 @@ def render(data: dict[str, Any], command: str) -> str:
             pc["init"],
             "",
         ]
+    if "otel" in data:  # the OpenTelemetry comparison (benchmarks/otel_bench.py)
+        lines += ["", *_otel_bench().render(data["otel"])]
     return "\n".join(lines)
 
 
@@ -964,6 +966,12 @@ def patch_cost(runs: int) -> dict[str, str]:
     return {"patch": table(), "init": table("--init-trace")}
 
 
+def _otel_bench() -> Any:
+    from benchmarks import otel_bench
+
+    return otel_bench
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
@@ -980,6 +988,7 @@ def main() -> None:
             "layer",
             "batch",
             "patch_cost",
+            "otel",
         ],
         action="append",
         help="re-run only these comparisons, keeping the others from results.json",
@@ -1019,6 +1028,7 @@ def main() -> None:
         "patch_cost": lambda: patch_cost(max(11, rounds * 3)),
         "instructions": instructions,
         "syscalls": syscalls,
+        "otel": lambda: _otel_bench().run(rounds),
     }
     results_file = ROOT / "benchmarks" / "results.json"
     previous = json.loads(results_file.read_text()) if results_file.exists() else {}

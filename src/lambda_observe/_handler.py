@@ -123,7 +123,11 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
     try:
         root = backend.root(inv)
         if root is not None:
-            span = backend.start(opts.name, root)
+            start_handler = getattr(backend, "start_handler", None)  # OTel backends: kind, FaaS attributes
+            if start_handler is not None:
+                span = start_handler(opts.name, root, inv, event)
+            else:
+                span = backend.start(opts.name, root)
             backend.annotate(span, "ColdStart", inv.cold_start)
             backend.annotate(span, "Service", inv.service)  # both keys already fit X-Ray's pattern
             if inv.restore:

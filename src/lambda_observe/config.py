@@ -9,6 +9,7 @@ Variable                                  Default      Meaning
 ========================================  ===========  ==============================================
 LAMBDA_OBSERVE_TRACING                    true         ``false`` turns every tracing call into a no-op
 AWS_XRAY_SDK_ENABLED                      true         ``false`` does the same (the SDK's own switch)
+LAMBDA_OBSERVE_TRACER                     xray         the output: ``xray``, ``otlp`` or ``otel``
 LAMBDA_OBSERVE_SERVICE                    function     the ``Service`` annotation and log key
 LAMBDA_OBSERVE_CAPTURE_RESPONSE           true         store the handler's response as metadata
 LAMBDA_OBSERVE_CAPTURE_ERROR              true         record exceptions as the subsegment's cause
@@ -90,6 +91,7 @@ class Config:
     """A snapshot of the environment, taken once per process (a plain class: no dataclasses import)."""
 
     tracing: bool
+    tracer: str
     service: str
     capture_response: bool
     capture_error: bool
@@ -128,6 +130,7 @@ class Config:
         level = env.get("LAMBDA_OBSERVE_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL") or env.get("LOG_LEVEL") or "INFO"
         return cls(
             tracing=_flag("LAMBDA_OBSERVE_TRACING", True) and _flag("AWS_XRAY_SDK_ENABLED", True),
+            tracer=(env.get("LAMBDA_OBSERVE_TRACER") or "xray").strip().lower(),
             service=env.get("LAMBDA_OBSERVE_SERVICE") or env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined",
             capture_response=_flag("LAMBDA_OBSERVE_CAPTURE_RESPONSE", True),
             capture_error=_flag("LAMBDA_OBSERVE_CAPTURE_ERROR", True),

@@ -16,7 +16,14 @@ __all__ = ["Backend", "NoopBackend"]
 
 
 class Backend(Protocol):
-    """What a tracing system must do for lambda_observe."""
+    """What a tracing system must do for lambda_observe.
+
+    Two methods are optional, looked up with ``getattr`` by their callers:
+    ``start_handler(name, root, invocation, event)`` (used instead of ``start`` for the handler's
+    span: the OTel backends give it its kind and FaaS attributes from the event) and
+    ``add_link(span, root, parent)`` (link a span to an upstream trace given in X-Ray form,
+    ``root`` ``1-xxxxxxxx-yyyy...`` and ``parent`` a 16-hex id or None).
+    """
 
     def root(self, invocation: Invocation) -> Any | None:
         """The parent for the handler's span, or ``None`` if this invocation is not traced."""

@@ -1,30 +1,83 @@
-"""The active tracing backend, chosen from configuration on first use."""
+"""The active tracing backend, chosen from configuration on first use.
+
+``LAMBDA_OBSERVE_TRACER`` (or :func:`use_tracer`) picks the output: ``xray`` (the default),
+``otlp`` or ``otel``. Only the chosen backend's module is imported, so the X-Ray SDK is never
+imported in the OTel modes and ``opentelemetry`` only in ``otel`` mode (or by ``patch()``).
+"""
 
 from __future__ import annotations
+
+import logging
 
 from .. import config
 from ._backend import Backend, NoopBackend
 
-__all__ = ["backend", "reset", "use"]
+__all__ = ["TRACERS", "backend", "reset", "use", "use_tracer"]
 
+#: The values ``LAMBDA_OBSERVE_TRACER`` accepts.
+TRACERS = ("xray", "otlp", "otel")
 _BACKEND: list[Backend] = []
+_CHOSEN: list[str] = []
+
+
+def _make(name: str) -> Backend:
+    cfg = config.get()
+    if name == "otlp":
+        from .otlp import OtlpBackend, OtlpEmitter
+
+        return OtlpBackend(OtlpEmitter(cfg.daemon_address, cfg.patch_ignore))
+    if name == "otel":
+        from .otel import OtelBackend
+
+        return OtelBackend()
+    from ._emitter import UDPEmitter
+    from .xray import XRayBackend
+
+    return XRayBackend(UDPEmitter(cfg.daemon_address, cfg.patch_ignore))
 
 
 def backend() -> Backend:
-    """The backend in use: X-Ray unless tracing is switched off."""
+    """The backend in use: the configured one, unless tracing is switched off or misconfigured."""
     if _BACKEND:
         return _BACKEND[0]
     cfg = config.get()
     chosen: Backend
-    if cfg.tracing:
-        from ._emitter import UDPEmitter
-        from .xray import XRayBackend
-
-        chosen = XRayBackend(UDPEmitter(cfg.daemon_address, cfg.patch_ignore))
-    else:
+    name = _CHOSEN[0] if _CHOSEN else cfg.tracer
+    if not cfg.tracing:
         chosen = NoopBackend()
+    elif name not in TRACERS:
+        logging.getLogger("lambda_observe").error(
+            "lambda_observe: LAMBDA_OBSERVE_TRACER=%r is not a tracer; expected one of %s. Tracing is off.",
+            name,
+            ", ".join(TRACERS),
+        )
+        chosen = NoopBackend()
+    else:
+        try:
+            chosen = _make(name)
+        except Exception as exc:  # e.g. otel mode without opentelemetry installed
+            logging.getLogger("lambda_observe").error(
+                "lambda_observe: tracer %r is unavailable (%s); tracing is off", name, exc
+            )
+            chosen = NoopBackend()
     _BACKEND.append(chosen)
     return chosen
+
+
+def tracer_name() -> str:
+    """The tracer chosen (``xray``, ``otlp`` or ``otel``), whether or not it is running yet."""
+    return _CHOSEN[0] if _CHOSEN else config.get().tracer
+
+
+def use_tracer(name: str) -> None:
+    """Choose the output in code, as ``LAMBDA_OBSERVE_TRACER`` does: ``xray``, ``otlp`` or ``otel``.
+
+    Raises :class:`ValueError` for any other name.
+    """
+    if name not in TRACERS:
+        raise ValueError(f"unknown tracer {name!r}; expected one of {', '.join(TRACERS)}")
+    reset()
+    _CHOSEN.append(name)
 
 
 def use(chosen: Backend) -> None:
@@ -35,6 +88,7 @@ def use(chosen: Backend) -> None:
 
 def reset() -> None:
     """Forget the backend; the next call chooses again from configuration (for tests)."""
+    _CHOSEN.clear()
     while _BACKEND:
         old = _BACKEND.pop()
         close = getattr(getattr(old, "emitter", None), "close", None)

@@ -53,6 +53,9 @@ ALIASES: dict[str, str] = {
     "sqlalchemy": "sqlalchemy_core",
 }
 
+#: Libraries traced only in the OTel modes (OpenTelemetry has an instrumentation, X-Ray's SDK no patcher).
+OTEL_ONLY: dict[str, str] = {"redis": "redis", "urllib3": "urllib3"}
+
 _REQUESTED: set[str] = set()
 _APPLIED: set[str] = set()
 
@@ -62,8 +65,8 @@ def _canonical(name: str) -> str:
         raise TypeError(f"patch() takes library names as strings, not {type(name).__name__}")
     key = name.strip().lower()
     key = ALIASES.get(key, key)
-    if key not in SUPPORTED:
-        names = ", ".join(sorted({*SUPPORTED, *ALIASES}))
+    if key not in SUPPORTED and key not in OTEL_ONLY:
+        names = ", ".join(sorted({*SUPPORTED, *ALIASES, *OTEL_ONLY}))
         raise ValueError(f"unknown module {name!r} for patch(); supported: {names}")
     return key
 
@@ -86,6 +89,14 @@ def _apply(sdk_name: str) -> None:
         return
     _APPLIED.add(sdk_name)
     try:
+        from . import _state
+
+        instrument = getattr(_state.backend(), "instrument", None)
+        if instrument is not None:  # an OTel mode: OpenTelemetry's instrumentation, never the X-Ray SDK
+            instrument(sdk_name)
+            return
+        if sdk_name in OTEL_ONLY:
+            raise ValueError("traced only with LAMBDA_OBSERVE_TRACER=otlp or otel")
         from . import _light
 
         light = _light.PATCHERS.get(sdk_name)
@@ -148,7 +159,7 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
     for sdk_name in wanted:
         if sdk_name in _REQUESTED:
             continue
-        module = SUPPORTED[sdk_name]
+        module = SUPPORTED.get(sdk_name) or OTEL_ONLY[sdk_name]
         top = module.split(".")[0]
         if top not in sys.modules and importlib.util.find_spec(top) is None:
             _warn.once(

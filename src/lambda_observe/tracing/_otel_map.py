@@ -1,0 +1,179 @@
+"""The mapping from lambda_observe's tracing model to OpenTelemetry, shared by ``otlp`` and ``otel``.
+
+Plain data and small functions only: nothing here imports ``opentelemetry``. Both OTel modes
+use the same kinds, attribute names and exception event, so moving from one to the other
+changes where spans go, not what they say.
+
+===========================  ==============================================================
+lambda_observe               OpenTelemetry
+===========================  ==============================================================
+X-Ray ``Root=1-5f8a...``     trace id ``5f8a...`` (``1-`` and the dash removed)
+X-Ray ``Parent=``            the handler span's (remote) parent span id
+handler of an HTTP event     kind SERVER, ``faas.trigger=http``
+handler of a queue / stream  kind CONSUMER, ``faas.trigger=pubsub``
+``annotate(k, v)``           attribute ``k``; ``k`` listed in ``aws.xray.annotations``
+``add_metadata(k, v, ns)``   attribute ``ns.k``; lists, dicts and other values as JSON text
+an exception                 status ERROR and an ``exception`` event (type, message, stack)
+the timeout warning          an ``lambda_observe.timeout`` event; status ERROR; span ended
+===========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+__all__ = [
+    "ANNOTATIONS_KEY",
+    "KIND_CONSUMER",
+    "KIND_INTERNAL",
+    "KIND_SERVER",
+    "TIMEOUT_EVENT",
+    "clean_text",
+    "exception_attributes",
+    "handler_attributes",
+    "metadata_value",
+    "resource_attributes",
+    "trace_id_hex",
+    "trigger",
+]
+
+# OTLP SpanKind numbers (opentelemetry.trace.SpanKind is 0-based; OTLP's is 1-based).
+KIND_INTERNAL = 1
+KIND_SERVER = 2
+KIND_CLIENT = 3
+KIND_CONSUMER = 5
+ANNOTATIONS_KEY = "aws.xray.annotations"
+TIMEOUT_EVENT = "lambda_observe.timeout"
+_MAX_FRAMES = 30
+
+_PUBSUB_SOURCES = frozenset(
+    {"aws:sqs", "aws:sns", "aws:kinesis", "aws:dynamodb", "aws:kafka", "aws:mq", "aws:rmq", "SelfManagedKafka"}
+)
+
+
+def trace_id_hex(root: str) -> str:
+    """The OTel trace id of an X-Ray root: ``1-5f8aa8d2-1f0f...`` becomes ``5f8aa8d21f0f...``."""
+    return root[2:10] + root[11:]
+
+
+def trigger(event: Any) -> tuple[str, int]:
+    """The ``faas.trigger`` value and the handler span's kind for an event, by its shape."""
+    if isinstance(event, dict):
+        context = event.get("requestContext")
+        if isinstance(context, dict) and ("http" in context or "httpMethod" in context or "elb" in context):
+            return "http", KIND_SERVER
+        if "httpMethod" in event or "routeKey" in event:
+            return "http", KIND_SERVER
+        records = event.get("Records")
+        if isinstance(records, list) and records and isinstance(records[0], dict):
+            first = records[0]
+            source = first.get("eventSource") or first.get("EventSource")
+            if source in _PUBSUB_SOURCES:
+                return "pubsub", KIND_CONSUMER
+            if source == "aws:s3":
+                return "datasource", KIND_SERVER
+        if event.get("eventSource") in _PUBSUB_SOURCES:  # Kafka and MQ batches
+            return "pubsub", KIND_CONSUMER
+        if event.get("detail-type") == "Scheduled Event" or event.get("source") == "aws.scheduler":
+            return "timer", KIND_SERVER
+    return "other", KIND_SERVER
+
+
+def _account(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+_STATIC: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+
+def handler_attributes(inv: Any, faas_trigger: str) -> dict[str, Any]:
+    """The FaaS and cloud attributes of the handler span, from the invocation."""
+    key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
+    static = _STATIC.get(key)
+    if static is None:
+        static = {
+            "faas.trigger": faas_trigger,
+            "faas.name": inv.function_name,
+            "faas.version": inv.function_version,
+            "cloud.provider": "aws",
+            "cloud.platform": "aws_lambda",
+        }
+        region = os.environ.get("AWS_REGION")
+        if region:
+            static["cloud.region"] = region
+        arn = inv.function_arn
+        if arn:
+            static["cloud.resource_id"] = arn
+            account = _account(arn)
+            if account:
+                static["cloud.account.id"] = account
+        if len(_STATIC) < 64:
+            _STATIC[key] = static
+    return {"faas.invocation_id": inv.request_id, "faas.coldstart": inv.cold_start, **static}
+
+
+def resource_attributes(service: str) -> dict[str, Any]:
+    """The process's resource: the service and where it runs."""
+    env = os.environ
+    attributes: dict[str, Any] = {
+        "service.name": service,
+        "cloud.provider": "aws",
+        "cloud.platform": "aws_lambda",
+        "telemetry.sdk.name": "lambda_observe",
+        "telemetry.sdk.language": "python",
+    }
+    for key, var in (
+        ("cloud.region", "AWS_REGION"),
+        ("faas.name", "AWS_LAMBDA_FUNCTION_NAME"),
+        ("faas.version", "AWS_LAMBDA_FUNCTION_VERSION"),
+    ):
+        if env.get(var):
+            attributes[key] = env[var]
+    return attributes
+
+
+def metadata_value(key: str, value: Any) -> str | bool | int | float:
+    """A metadata value as an attribute, redacted as X-Ray metadata is: scalars as they are, text
+    scrubbed, anything else rendered to JSON types, redacted by key at any depth, then JSON text."""
+    from .. import _json, redact
+
+    engine = redact.get()
+    if engine.secret(key):
+        return redact.REDACTED
+    if isinstance(value, str):
+        return engine.text(value)
+    if isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if -(1 << 63) <= value < (1 << 63) else str(value)
+    return _json.dumps(engine(_json.safe(value)))
+
+
+def clean_text(text: str) -> str:
+    """The one place OTel spans scrub free text (exception messages, stacks, URLs) before sending."""
+    from .. import redact
+
+    return redact.get().text(text)
+
+
+def exception_attributes(exc: BaseException, tb: TracebackType | None) -> dict[str, Any]:
+    """The ``exception`` event's attributes (OTel semantic conventions), scrubbed."""
+    import traceback
+
+    try:
+        message = str(exc)[:4096]
+    except Exception:
+        message = f"<unprintable {type(exc).__name__}>"
+    try:
+        stack = "".join(traceback.format_exception(type(exc), exc, tb, limit=_MAX_FRAMES))
+    except Exception:
+        stack = ""
+    return {
+        "exception.type": type(exc).__qualname__,
+        "exception.message": clean_text(message),
+        "exception.stacktrace": clean_text(stack[:32768]),
+        "exception.escaped": False,
+    }

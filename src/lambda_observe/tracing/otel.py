@@ -1,0 +1,189 @@
+"""The ``otel`` backend: spans through the user's OpenTelemetry ``TracerProvider``.
+
+Spans are made with ``opentelemetry.trace.get_tracer_provider()`` (or a provider given in code),
+so whatever SDK, processors and exporters the user (or the ADOT layer) configured receive them.
+The handler's span continues the X-Ray trace from ``_X_AMZN_TRACE_ID`` as a remote parent; each
+span is also made current in OpenTelemetry's own context while it is open, so OTel
+instrumentations (botocore, requests...) nest their spans under ours. When the handler's span
+ends the provider is flushed (``force_flush``), as Lambda may freeze the process right after.
+
+This module is imported only when ``otel`` is the chosen tracer.
+"""
+
+from __future__ import annotations
+
+from random import getrandbits
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from .. import _warn
+from . import _otel_map as otel_map
+from ._span import clean_name
+
+__all__ = ["OtelBackend", "OtelRoot", "OtelSpan"]
+
+_KINDS = {otel_map.KIND_SERVER: SpanKind.SERVER, otel_map.KIND_CONSUMER: SpanKind.CONSUMER}
+
+
+class OtelRoot:
+    """The remote parent from the X-Ray header, as an OpenTelemetry context."""
+
+    __slots__ = ("context", "id", "inv", "open", "sampled", "trace_id")
+    type = "segment"
+
+    def __init__(self, trace_id: int, parent_id: int, sampled: bool, inv: Any) -> None:
+        self.trace_id = trace_id
+        self.id = f"{parent_id:016x}"
+        self.sampled = sampled
+        self.inv = inv
+        self.open: dict[int, Any] = {}
+        flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+        parent = SpanContext(trace_id=trace_id, span_id=parent_id, is_remote=True, trace_flags=flags)
+        self.context = trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+class OtelSpan:
+    """An OpenTelemetry span with what the public API needs around it."""
+
+    __slots__ = ("annotations", "ended", "id", "name", "parent", "root", "span", "start_time", "token")
+    type = "subsegment"
+
+    def __init__(self, name: str, span: Any, parent: Any, root: OtelRoot, start_time: float) -> None:
+        self.name = name
+        self.span = span
+        self.parent = parent
+        self.root = root
+        self.id = f"{span.get_span_context().span_id:016x}"
+        self.annotations: list[str] = []
+        self.ended = False
+        self.start_time = start_time
+        self.token: Any = None
+
+
+class OtelBackend:
+    """Creates spans through an OpenTelemetry ``TracerProvider``."""
+
+    name = "otel"
+
+    def __init__(self, provider: Any = None) -> None:
+        self._provider = provider
+        self._tracer: Any = None
+
+    @property
+    def provider(self) -> Any:
+        return self._provider if self._provider is not None else trace.get_tracer_provider()
+
+    def tracer(self) -> Any:
+        if self._tracer is None:
+            from .. import __version__
+
+            self._tracer = self.provider.get_tracer("lambda_observe", __version__)
+        return self._tracer
+
+    def root(self, invocation: Any) -> OtelRoot | None:
+        header = invocation.trace
+        if header is None:
+            return None
+        if self._provider is None and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            _warn.once(
+                "otel-no-provider",
+                "lambda_observe: LAMBDA_OBSERVE_TRACER=otel but no OpenTelemetry TracerProvider is set "
+                "(opentelemetry.trace.set_tracer_provider, or the ADOT layer): spans go nowhere",
+            )
+        trace_id = int(otel_map.trace_id_hex(header.root), 16)
+        parent = int(header.parent, 16) if header.parent else (getrandbits(64) or 1)
+        return OtelRoot(trace_id, parent, header.sampled, invocation)
+
+    def _open(self, name: str, parent: Any, kind: Any, attributes: dict[str, Any] | None) -> OtelSpan:
+        import time
+
+        root = parent if isinstance(parent, OtelRoot) else parent.root
+        ctx = root.context if isinstance(parent, OtelRoot) else trace.set_span_in_context(parent.span)
+        cleaned = clean_name(name)
+        span = self.tracer().start_span(cleaned, context=ctx, kind=kind, attributes=attributes)
+        wrapped = OtelSpan(cleaned, span, parent, root, time.time())
+        wrapped.token = otel_context.attach(trace.set_span_in_context(span, ctx))
+        root.open[id(wrapped)] = wrapped  # not the span id: a no-op provider gives every span id 0
+        return wrapped
+
+    def start(self, name: str, parent: Any, namespace: str | None = None) -> OtelSpan:
+        return self._open(name, parent, SpanKind.INTERNAL, None)
+
+    def start_handler(self, name: str, root: OtelRoot, inv: Any, event: Any) -> OtelSpan:
+        """The handler's span: kind and FaaS attributes from the event; its ids on the log lines."""
+        faas_trigger, kind = otel_map.trigger(event)
+        span = self._open(name, root, _KINDS.get(kind, SpanKind.SERVER), otel_map.handler_attributes(inv, faas_trigger))
+        inv.keys["trace_id"] = f"{root.trace_id:032x}"
+        inv.keys["span_id"] = span.id
+        return span
+
+    def finish(self, span: OtelSpan) -> None:
+        if not span.ended:
+            self._end(span)
+        token = span.token
+        if token is not None:
+            span.token = None
+            try:
+                otel_context.detach(token)
+            except Exception:
+                pass
+
+    def _end(self, span: OtelSpan) -> None:
+        span.ended = True
+        if span.annotations:
+            span.span.set_attribute(otel_map.ANNOTATIONS_KEY, list(span.annotations))
+        span.span.end()
+        span.root.open.pop(id(span), None)
+        if isinstance(span.parent, OtelRoot):
+            flush = getattr(self.provider, "force_flush", None)
+            if flush is not None:
+                try:
+                    flush()
+                except Exception as exc:
+                    _warn.once("otel-flush", "lambda_observe: the tracer provider could not flush: %r", exc)
+
+    def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
+        span.span.set_attribute(key, value)
+        if key not in span.annotations:
+            span.annotations.append(key)
+
+    def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
+        span.span.set_attribute(f"{namespace}.{key}", otel_map.metadata_value(key, value))
+
+    def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
+        attributes = otel_map.exception_attributes(exc, tb)
+        message = f"{attributes['exception.type']}: {attributes['exception.message']}"[:1024]
+        span.span.set_status(Status(StatusCode.ERROR, message))
+        span.span.add_event("exception", attributes)
+
+    def mark_timeout(self, span: Any, message: str) -> None:
+        span.span.add_event(otel_map.TIMEOUT_EVENT, {"message": message})
+        span.span.set_status(Status(StatusCode.ERROR, message))
+        self._end(span)  # OTel's context is restored later, when the block itself exits
+
+    def instrument(self, name: str) -> None:
+        """``patch(name)`` in otel mode: the OpenTelemetry instrumentation, on the user's provider."""
+        from ._otel_instrument import instrument
+
+        instrument(name)
+
+    def add_link(self, span: Any, root: str, parent: str | None) -> None:
+        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
+        if not parent or len(root) != 35 or len(parent) != 16:
+            return
+        try:
+            context = SpanContext(
+                trace_id=int(otel_map.trace_id_hex(root), 16),
+                span_id=int(parent, 16),
+                is_remote=True,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
+            )
+        except ValueError:
+            return
+        add = getattr(span.span, "add_link", None)
+        if add is not None:
+            add(context)
