@@ -408,3 +408,22 @@ def test_any_annotations_and_metadata_decode_and_leave_the_result_alone(otlp_env
     from lambda_observe.tracing.api import _key
 
     assert {_key(k) for k in annotations} <= set(attrs["aws.xray.annotations"])
+
+
+def test_metadata_is_redacted_as_in_xray_mode(otlp_env):
+    """add_metadata in otlp mode hides secret-looking keys at any depth and secrets inside text, as X-Ray mode does."""
+
+    @traced
+    def handler(event, context):
+        add_metadata("db", {"host": "db-host", "password": "CANARY-otlp-1"})
+        add_metadata("api_token", "CANARY-otlp-2")
+        add_metadata("url", "https://h/x?access_token=CANARY-otlp-3")
+        return "ok"
+
+    assert handler({}, LambdaContext()) == "ok"
+    (_, request), *_ = receive(otlp_env.collector)
+    attrs = attributes(spans([request])[0].attributes)
+    assert "db-host" in attrs["test-fn.db"]  # the metadata arrived
+    text = repr(attrs)
+    for canary in ("CANARY-otlp-1", "CANARY-otlp-2", "CANARY-otlp-3"):
+        assert canary not in text
