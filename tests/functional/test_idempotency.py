@@ -449,9 +449,18 @@ def test_store_credentials_never_leave_the_process(lambda_env, monkeypatch, caps
         "logs": capsys.readouterr().out + caplog.text,
         "xray": json.dumps(docs),
     }
+    chain, todo = [], [exc]
+    while todo:  # everything reachable from the StoreError: its cause and its context
+        current = todo.pop()
+        if current is not None and all(current is not c for c in chain):
+            chain.append(current)
+            todo += [current.__cause__, current.__context__]
+    seen["chain"] = " ".join(f"{type(e).__module__}.{type(e).__name__} {e!r} {e.args!r}" for e in chain)
     assert "failed" in seen["message"] and "127.0.0.1" in seen["message"]
     leaked = [where for where, text in seen.items() if SECRET in text]
     assert leaked == [], f"the password reached: {leaked}"
+    clients = [type(e) for e in chain if type(e).__module__.split(".")[0] in ("redis", "botocore", "urllib3")]
+    assert clients == [], "the client's exception is still reachable from the StoreError"
 
 
 @pytest.fixture
@@ -520,3 +529,136 @@ def test_refused_urls_do_not_repeat_the_secret(url):
     text = str(caught.value) + "".join(traceback.format_exception(caught.value))
     assert "expected" in str(caught.value) or "unknown" in str(caught.value) or "not a valid" in str(caught.value)
     assert SECRET not in text
+
+
+# -- replay failures are typed (fail closed) ----------------------------------------------------------
+
+
+def _only_key(store: InMemoryStore) -> str:
+    (key,) = store._records
+    return key
+
+
+def test_a_stored_value_output_type_rejects_is_a_typed_error(lambda_env):
+    """With output_type, a stored value that fails validation raises ReplayError (an IdempotencyError)
+    saying what was expected and what to do; the handler does not run again."""
+    from lambda_observe.idempotency import ReplayError
+
+    store = InMemoryStore()
+    runs = []
+
+    @idempotent(key="id", store=store, output_type=Invoice)
+    def handler(event, context):
+        runs.append(1)
+        return {"number": "not a number", "lines": []}
+
+    handler({"id": 1}, LambdaContext())
+    with pytest.raises(ReplayError) as caught:
+        handler({"id": 1}, LambdaContext())
+    assert isinstance(caught.value, IdempotencyError)
+    assert "Invoice" in str(caught.value) and "delete the record" in str(caught.value)
+    assert caught.value.key == _only_key(store)
+    assert runs == [1]
+
+
+@pytest.mark.parametrize("text", ["~{bad", "{bad", "", None, '~{"~m":[[{"a":1},2]]}'], ids=repr)
+def test_a_corrupt_or_missing_stored_result_is_a_typed_error(lambda_env, text):
+    """A completed record whose result is not what lambda_observe writes (corrupt JSON, a tagged
+    form that does not decode, or no result at all) raises ReplayError; the handler does not run."""
+    from lambda_observe.idempotency import ReplayError
+
+    store = InMemoryStore()
+    runs = []
+
+    @idempotent(key="id", store=store, local_cache=8)
+    def handler(event, context):
+        runs.append(1)
+        return {"ok": True}
+
+    handler({"id": 1}, LambdaContext())
+    store._records[_only_key(store)].result = text
+    handler.idempotency.cache = type(handler.idempotency.cache)(8)  # forget the good copy kept in process
+    for _ in range(2):  # a bad record is never cached as if it were good
+        with pytest.raises(ReplayError, match="cannot be replayed"):
+            handler({"id": 1}, LambdaContext())
+    assert runs == [1]
+
+
+# -- the identity of a function, and name= --------------------------------------------------------------
+
+
+def _factory(n: int, store: Any, name: str | None = None) -> Any:
+    @idempotent(key="id", store=store, **({"name": name} if name else {}))
+    def handler(event, context):
+        return f"handler {n}"
+
+    return handler
+
+
+def test_factory_made_handlers_share_an_identity_unless_named(lambda_env):
+    """Two handlers made by one factory have the same module.qualname, so they share records (the
+    documented identity); name= gives each its own."""
+    store = InMemoryStore()
+    a, b = _factory(1, store), _factory(2, store)
+    assert a.idempotency.identity == b.idempotency.identity
+    assert a.idempotency.identity == f"test-fn.{__name__}._factory.<locals>.handler"
+    assert a({"id": 1}, LambdaContext()) == "handler 1"
+    assert b({"id": 1}, LambdaContext()) == "handler 1"  # shared: b replays a's result
+
+    store = InMemoryStore()
+    a, b = _factory(1, store, name="orders-v1"), _factory(2, store, name="orders-v2")
+    assert a.idempotency.identity == "test-fn.orders-v1"
+    assert a({"id": 1}, LambdaContext()) == "handler 1"
+    assert b({"id": 1}, LambdaContext()) == "handler 2"
+
+
+@pytest.mark.parametrize("name", ["", 5, " "])
+def test_a_bad_name_is_refused(name):
+    """name= must be a non-empty string; anything else is a ConfigError at decoration."""
+    from lambda_observe.idempotency import ConfigError
+
+    with pytest.raises(ConfigError, match="name="):
+        idempotent(key="id", store=InMemoryStore(), name=name)(lambda e, c: None)
+
+
+# -- configuration errors are typed ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", [object(), 5, b"redis://h", {"url": "redis://h"}])
+def test_a_store_that_is_not_a_store_is_refused_when_decorating(store):
+    """store= must be a URL or an object with the store methods: anything else is a ConfigError
+    (also a ValueError) at decoration, naming what is accepted."""
+    from lambda_observe.idempotency import ConfigError
+
+    for decorate in (idempotent(key="id", store=store), idempotent_function(arg="o", key="id", store=store)):
+        with pytest.raises(ConfigError) as caught:
+            decorate(lambda o, c=None: None)
+        assert isinstance(caught.value, ValueError) and isinstance(caught.value, IdempotencyError)
+        assert "put_in_progress" in str(caught.value) and "redis://" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["mysql://u:QzSECRET@db/app", "not a url QzSECRET", "redis://:a/QzSECRET@h:1/0"])
+def test_a_bad_store_in_the_environment_is_a_typed_error_at_call_time(lambda_env, monkeypatch, caplog, url):
+    """A bad LAMBDA_OBSERVE_IDEMPOTENCY_STORE raises ConfigError naming the variable and the accepted
+    forms when the function is first called; it does not run; the value's secret is nowhere."""
+    from lambda_observe.idempotency import ConfigError
+
+    monkeypatch.setenv("LAMBDA_OBSERVE_IDEMPOTENCY_STORE", url)
+    runs = []
+
+    @traced
+    @idempotent(key="id")
+    def handler(event, context):
+        runs.append(1)
+
+    with caplog.at_level("INFO"), pytest.raises(ConfigError) as caught:
+        handler({"id": 1}, LambdaContext())
+    assert runs == []
+    assert "LAMBDA_OBSERVE_IDEMPOTENCY_STORE" in str(caught.value)
+    assert "sqlite:///" in str(caught.value) or "percent-encode" in str(caught.value)
+    docs = lambda_env.documents(1)
+    assert docs[0]["cause"]["exceptions"][0]["type"] == "ConfigError"
+    import traceback
+
+    texts = str(caught.value) + "".join(traceback.format_exception(caught.value)) + caplog.text + json.dumps(docs)
+    assert "QzSECRET" not in texts

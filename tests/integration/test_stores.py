@@ -337,3 +337,73 @@ def test_generated_results_through_real_servers(server_store_target):
         )
     )
     run()
+
+
+def test_a_result_dynamodb_refuses_takes_the_unstorable_path(moto_endpoint):
+    """A result over DynamoDB's 400 KB item limit, refused by moto's server with ValidationException:
+    ResultNotSerializableError (the value on .result), the record deleted, and the retry runs
+    rather than being refused as in progress for the whole window."""
+    from lambda_observe import idempotent
+    from lambda_observe.idempotency import DynamoDBStore, ResultNotSerializableError
+    from lambda_observe.idempotency._keys import digest
+    from lambda_observe.testing import LambdaContext
+
+    table = f"idem-{uuid.uuid4().hex[:8]}"
+    create_idempotency_table(moto_endpoint, table)
+    store = DynamoDBStore(table, region="us-east-1", endpoint_url=moto_endpoint)
+    runs = []
+    big = "x" * 500_000
+
+    @idempotent(key="id", store=store)
+    def handler(event, context):
+        runs.append(1)
+        return big
+
+    for attempt in (1, 2):
+        with pytest.raises(ResultNotSerializableError, match="refused") as caught:
+            handler({"id": "o-1"}, LambdaContext())
+        assert caught.value.result is big
+        assert len(runs) == attempt
+        assert store.get(f"{handler.idempotency.identity}#{digest('o-1')}") is None
+
+
+def test_corrupt_records_on_real_servers_are_typed_errors(redis_url, moto_endpoint):
+    """On a real Redis a record whose result is not JSON ("~{bad"), and on moto's DynamoDB a
+    COMPLETED item with no data attribute: ReplayError, and the handler does not run again."""
+    import redis
+
+    from lambda_observe import idempotent
+    from lambda_observe.idempotency import DynamoDBStore, RedisStore, ReplayError
+    from lambda_observe.testing import LambdaContext
+
+    table = f"idem-{uuid.uuid4().hex[:8]}"
+    create_idempotency_table(moto_endpoint, table)
+    stores = [
+        RedisStore(redis_url, prefix=f"t{uuid.uuid4().hex[:6]}:"),
+        DynamoDBStore(table, region="us-east-1", endpoint_url=moto_endpoint),
+    ]
+    for store in stores:
+        runs = []
+
+        @idempotent(key="id", store=store)
+        def handler(event, context, runs=runs):
+            runs.append(1)
+            return {"ok": True}
+
+        handler({"id": 1}, LambdaContext())
+        if isinstance(store, RedisStore):
+            client = redis.Redis.from_url(redis_url)
+            (name,) = client.keys(store.prefix + "*")
+            record = json.loads(client.get(name))
+            client.set(name, json.dumps({**record, "result": "~{bad"}), keepttl=True)
+        else:
+            (item,) = store._dynamodb().scan(TableName=table)["Items"]
+            store._dynamodb().update_item(
+                TableName=table,
+                Key={"id": item["id"]},
+                UpdateExpression="REMOVE #d",
+                ExpressionAttributeNames={"#d": "data"},
+            )
+        with pytest.raises(ReplayError, match="delete the record"):
+            handler({"id": 1}, LambdaContext())
+        assert runs == [1], type(store).__name__

@@ -85,10 +85,14 @@ def expected_replay(value: Any, depth: int = 0, seen: frozenset[int] = frozenset
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            r = expected_replay(v, depth + 1, seen)
-            if r is _UNSTORABLE:
+            # documented: keys keep their type (str, int, float, bool, None, Decimal); any other key fails
+            if not isinstance(k, (str, int, float, decimal.Decimal)) and k is not None:
                 return _UNSTORABLE
-            out[k] = r
+            key = expected_replay(k, depth + 1, seen)
+            r = expected_replay(v, depth + 1, seen)
+            if r is _UNSTORABLE or key is _UNSTORABLE:
+                return _UNSTORABLE
+            out[key] = r
         return out
     if isinstance(value, (list, tuple)):
         items = [expected_replay(v, depth + 1, seen) for v in value]
@@ -104,8 +108,10 @@ def same(a: Any, b: Any) -> bool:
         return str(a) == str(b)
     if isinstance(a, float):
         return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, dict):  # the same keys, of the same types, in the same order
+        return (
+            len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True)) and all(same(a[k], b[k]) for k in a)
+        )
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
@@ -166,6 +172,27 @@ def test_decimals_replay_exactly(value):
     check_result(InMemoryStore(), value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},
+        {True: "a", "true": "b", False: 0, "false": 1},
+        {None: 1, "null": 2},
+        {1.5: "f", "1.5": "s", decimal.Decimal("2.50"): "d"},
+        {"outer": {2: [{3: "deep"}]}, "~m": {"~d": 1}},
+        Line("a", {1: "one", "1": "uno"}),
+        {(1, 2): "tuple key"},
+        {datetime.date(2026, 1, 2): "date key"},
+        {float("nan"): 1},
+    ],
+    ids=repr,
+)
+def test_non_str_keys_lose_nothing(value):
+    """A dict with int, bool, None, float or Decimal keys replays with the same keys of the same types
+    (1 and "1" stay apart); a key of any other type takes the one failure path."""
+    check_result(InMemoryStore(), value)
+
+
 def test_pydantic_decimal_replays_through_output_type():
     """A pydantic model with a Decimal field is rebuilt exactly with output_type."""
     store = InMemoryStore()
@@ -213,13 +240,32 @@ _scalars = (
 )
 
 
+# Dict keys of every kind json.dumps would turn into strings (1 and "1" collide there), and some it refuses.
+_keys = (
+    st.text(max_size=3)
+    | st.sampled_from(["1", "true", "false", "null", "1.5", "~m"])
+    | st.integers(-3, 3)
+    | st.integers()
+    | st.booleans()
+    | st.none()
+    | st.floats(allow_nan=False)
+    | st.just(float("inf"))
+    | st.decimals(allow_nan=False, places=2)
+    | st.tuples(st.integers(0, 2))
+    | st.dates()
+)
+
+
 def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return (
         st.lists(inner, max_size=3)
         | st.lists(inner, max_size=3).map(tuple)
         | st.frozensets(st.integers() | st.text(max_size=3), max_size=3)
         | st.sets(st.decimals(allow_nan=False), max_size=3)
-        | st.dictionaries(st.text(max_size=4) | st.sampled_from(["~d", "~", "~~d"]), inner, max_size=3)
+        | st.dictionaries(
+            st.text(max_size=4) | st.sampled_from(["~d", "~", "~~d", "~m", "1", "true", "null"]), inner, max_size=3
+        )
+        | st.dictionaries(_keys, inner, max_size=4)
         | st.builds(Line, st.text(max_size=3), inner)
     )
 

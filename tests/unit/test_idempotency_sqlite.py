@@ -98,3 +98,16 @@ def test_a_directory_owned_by_someone_else_is_refused(temp_dir):
     os.chown(directory, 65534, 65534)
     with pytest.raises(StoreError, match="belongs to uid 65534"):
         default_path()
+
+
+def test_opening_leaves_the_process_umask_alone(temp_dir, monkeypatch):
+    """The umask is process-wide (other threads create files meanwhile): opening a store never sets
+    it. The 0600 modes come from creating the database file 0600 (SQLite gives -wal and -shm the
+    database file's mode), which test_a_path_of_yours_gets_0600_files_too checks under umask 022."""
+    calls = []
+    real = os.umask
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or real(mask))
+    store = SQLiteStore(temp_dir / "idem.db")
+    _write_once(store)
+    store.close()
+    assert calls == []

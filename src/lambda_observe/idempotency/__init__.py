@@ -12,17 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AlreadyInProgressError,
+    ConfigError,
     IdempotencyError,
     KeyExpressionError,
     KeyMissingError,
     NoKeyError,
     PayloadMismatchError,
+    ReplayError,
     ResultNotSerializableError,
     StoreError,
 )
 
 __all__ = [
     "AlreadyInProgressError",
+    "ConfigError",
     "DynamoDBStore",
     "IdempotencyError",
     "InMemoryStore",
@@ -31,6 +34,7 @@ __all__ = [
     "NoKeyError",
     "PayloadMismatchError",
     "RedisStore",
+    "ReplayError",
     "ResultNotSerializableError",
     "SQLiteStore",
     "StoreError",

@@ -25,9 +25,12 @@ from ._record import COMPLETED, IN_PROGRESS, Record
 from ._secrets import clean
 from .errors import (
     AlreadyInProgressError,
+    ConfigError,
     IdempotencyError,
     NoKeyError,
     PayloadMismatchError,
+    ReplayError,
+    ResultNotSerializableError,
     StoreError,
 )
 
@@ -43,7 +46,11 @@ def default_store() -> Any:
 
     url = config.get().idempotency_store
     if url:
-        return from_url(url)
+        try:
+            return from_url(url)
+        except ConfigError as exc:
+            refused = str(exc)
+        raise ConfigError(f"LAMBDA_OBSERVE_IDEMPOTENCY_STORE: {refused}")
     from .stores.sqlite import SQLiteStore, default_path
 
     if config.get().in_lambda:
@@ -125,18 +132,18 @@ class Idempotency:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if expires_after <= 0:
-            raise ValueError(f"expires_after={expires_after!r}: expected a positive number of seconds")
+            raise ConfigError(f"expires_after={expires_after!r}: expected a positive number of seconds")
         if in_progress_timeout is not None and in_progress_timeout <= 0:
-            raise ValueError(f"in_progress_timeout={in_progress_timeout!r}: expected a positive number of seconds")
+            raise ConfigError(f"in_progress_timeout={in_progress_timeout!r}: expected a positive number of seconds")
         if local_cache < 0:
-            raise ValueError(f"local_cache={local_cache!r}: expected 0 (off) or a number of records")
+            raise ConfigError(f"local_cache={local_cache!r}: expected 0 (off) or a number of records")
         self.identity = identity
         self.key = KeySelector(key, "key")
         self.validate = KeySelector(validate, "validate") if validate else None
         self._store_spec = store
         self._store: Any = None
         if store is not None and not isinstance(store, str):
-            self._store = store
+            self._store = _checked_store(store)
         elif isinstance(store, str):
             from .stores.url import from_url
 
@@ -226,8 +233,11 @@ class Idempotency:
             self.failed(step)
             raise
         expiry = self.clock() + self.expires_after
+        refused: ResultNotSerializableError | None = None
         try:
             self.store.complete(record.key, record.attempt, text, expiry)
+        except ResultNotSerializableError as exc:  # the store refuses this result for good (too large)
+            refused = ResultNotSerializableError(str(exc), result=result)
         except Exception as exc:  # the work is done: return it; duplicates wait out the in-progress window
             _LOG.error(
                 "lambda_observe: could not record the result for idempotency key %s: %s",
@@ -235,6 +245,9 @@ class Idempotency:
                 clean(f"{type(exc).__name__}: {exc}"),
             )
             return result
+        if refused is not None:  # the one path of an unstorable result: release the record, say so
+            self.failed(step)
+            raise refused
         self.cache.put(
             Record(record.key, COMPLETED, expiry, record.in_progress_expiry, record.payload_hash, text, record.attempt)
         )
@@ -267,17 +280,53 @@ class Idempotency:
     def _guard(self, store: Any, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except StoreError:
+        except IdempotencyError:
             raise
         except Exception as exc:
-            raise StoreError(getattr(store, "name", type(store).__name__), f"{type(exc).__name__}: {exc}") from None
+            error = StoreError(getattr(store, "name", type(store).__name__), f"{type(exc).__name__}: {exc}")
+        raise error  # outside the except block: the store's own exception is neither cause nor context
 
     def _answer(self, existing: Record, payload_hash: str | None) -> Any:
         if payload_hash is not None and existing.payload_hash is not None and existing.payload_hash != payload_hash:
             raise PayloadMismatchError(existing.key)
         if existing.status == COMPLETED:
             _outcome("hit")
-            self.cache.put(existing)
-            return _serialize.loads(existing.result, self.output_type)
+            value = self._replay(existing)
+            self.cache.put(existing)  # only a record that replays is kept in process
+            return value
         _outcome("in_progress")
         raise AlreadyInProgressError(existing.key, existing.in_progress_expiry)
+
+    def _replay(self, record: Record) -> Any:
+        """The stored result, or :class:`ReplayError` (fail closed: the function does not run again)."""
+        if record.result is None:
+            raise ReplayError(record.key, "the completed record holds no result", "the result lambda_observe stored")
+        try:
+            value = _serialize.loads(record.result)
+        except Exception as exc:  # corrupt: not JSON, or a tagged form that does not decode
+            reason = f"the stored text does not decode: {type(exc).__name__}"
+            raise ReplayError(record.key, reason, "the JSON (or tagged JSON) that lambda_observe writes") from None
+        if self.output_type is None or value is None:
+            return value
+        try:
+            return _serialize.rebuild(value, self.output_type)
+        except Exception as exc:  # e.g. pydantic's ValidationError: the type changed since it was stored
+            kind = getattr(self.output_type, "__qualname__", repr(self.output_type))
+            raise ReplayError(
+                record.key, f"output_type {kind} refused it: {type(exc).__name__}", f"a value {kind} accepts"
+            ) from exc
+
+
+_STORE_METHODS = ("put_in_progress", "get", "complete", "delete")
+
+
+def _checked_store(store: Any) -> Any:
+    """``store`` if it has the store methods, else :class:`ConfigError` saying what is accepted."""
+    missing = [name for name in _STORE_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        raise ConfigError(
+            f"store= got {type(store).__name__}, which has no {', '.join(missing)}: expected a store URL "
+            "(sqlite:///path, redis://host:port/db, dynamodb://table?region=..., memory://) or a store object "
+            "with put_in_progress, get, complete and delete (DynamoDBStore, RedisStore, SQLiteStore, InMemoryStore)"
+        )
+    return store

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from .. import _invocation
 from ._core import Idempotency
 from ._keys import as_data
+from .errors import ConfigError
 
 __all__ = ["idempotent", "idempotent_function"]
 
@@ -38,9 +39,17 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _identity(fn: Callable[..., Any]) -> str:
+def _identity(fn: Callable[..., Any], name: str | None = None) -> str:
+    """``<AWS_LAMBDA_FUNCTION_NAME>.<name>``, ``name`` defaulting to the function's ``module.qualname``.
+
+    Functions with the same module and qualified name (handlers made by one factory) share records
+    unless each is given its own ``name=``.
+    """
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ConfigError(f"name={name!r}: expected a non-empty string naming this function's records")
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
+    if name is None:
+        name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
     return f"{function}.{name}" if function else name
 
 
@@ -68,6 +77,7 @@ def idempotent(
     raise_on_missing_key: bool | None = None,
     local_cache: int = 0,
     output_type: type[Any] | None = None,
+    name: str | None = None,
 ) -> Any:
     """Run a Lambda handler at most once per event key.
 
@@ -80,19 +90,23 @@ def idempotent(
     result is kept (seconds). The in-progress window is the invocation's remaining time,
     capped by ``in_progress_timeout``. ``local_cache``: keep this many completed records in
     process. ``output_type``: rebuild stored results as this dataclass or pydantic model.
+    ``name``: the name the records are kept under (default: the function's ``module.qualname``,
+    which handlers made by one factory share); the Lambda function's name is always prefixed.
 
     A key that selects *no key* (``None``, ``""``, ``[]``, ``{}``, or only such values, as a
     multiselect over absent fields gives) runs the handler without idempotency, with one WARNING
     naming the expression; ``raise_on_no_key=True`` raises :class:`NoKeyError` instead
     (``raise_on_missing_key`` is its old name). A result that cannot be stored raises
     :class:`ResultNotSerializableError` (the handler ran; its value is on ``.result``) and
-    releases the record.
+    releases the record; so does a result the store refuses (over DynamoDB's 400 KB item limit).
+    A stored result that cannot be replayed raises :class:`ReplayError` (the handler does not run
+    again). A bad option or store raises :class:`ConfigError` (a ValueError) when decorating.
     """
 
     options = _options(locals())
 
     def decorate(handler: F) -> F:
-        state = Idempotency(_identity(handler), **options)
+        state = Idempotency(_identity(handler, name), **options)
         if inspect.iscoroutinefunction(handler):
 
             @functools.wraps(handler)
@@ -128,6 +142,7 @@ def idempotent_function(
     raise_on_missing_key: bool | None = None,
     local_cache: int = 0,
     output_type: type[Any] | None = None,
+    name: str | None = None,
 ) -> Any:
     """Run any function at most once per key selected from its argument ``arg``.
 
@@ -141,11 +156,11 @@ def idempotent_function(
     def decorate(func: F) -> F:
         signature = inspect.signature(func)
         if arg not in signature.parameters:
-            raise ValueError(
+            raise ConfigError(
                 f"idempotent_function(arg={arg!r}): {func.__qualname__} has no parameter {arg!r}; "
                 f"its parameters are {list(signature.parameters)}"
             )
-        state = Idempotency(_identity(func), **options)
+        state = Idempotency(_identity(func, name), **options)
 
         def selected(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             bound = signature.bind_partial(*args, **kwargs)

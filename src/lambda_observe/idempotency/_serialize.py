@@ -5,13 +5,16 @@ Replay forms: JSON types come back as they went in; a tuple as a list; a set as 
 ISO string; a UUID as its string; a dataclass as a dict (or as ``output_type``); a pydantic
 model as its ``model_dump(mode="json")`` (or as ``output_type``).
 
-A :class:`~decimal.Decimal` comes back as the same Decimal, special values included: a result
-holding one is stored in a tagged form (text starting with ``~``, which JSON never starts with)
-where each Decimal is ``{"~d": "<its str>"}`` and every dict key that starts with ``~`` gains one
-more ``~``, so no dict of yours is ever read back as a Decimal.
+A :class:`~decimal.Decimal` comes back as the same Decimal, special values included, and a dict
+whose keys are not all strings comes back with the same keys of the same types (int, float, bool,
+None, Decimal: ``{1: "a", "1": "b"}`` keeps both). Such a result is stored in a tagged form (text
+starting with ``~``, which JSON never starts with) where each Decimal is ``{"~d": "<its str>"}``,
+each dict with a non-str key is ``{"~m": [[key, value], ...]}``, and every other dict key that
+starts with ``~`` gains one more ``~``, so no dict of yours is ever read back as either.
 
 Anything else (bytes, NaN or infinite floats, ints over Python's 4,300-digit limit, cycles,
-data nested too deeply, objects JSON does not know) raises :class:`ResultNotSerializableError`.
+data nested too deeply, objects JSON does not know, dict keys of other types such as tuples or
+dates) raises :class:`ResultNotSerializableError`.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from typing import Any
 
 from .errors import ResultNotSerializableError
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "rebuild"]
 
 _TAGGED = "~"
 _DECIMAL = "~d"
+_MAP = "~m"
+_KEY_TYPES = (str, int, float, decimal.Decimal)  # bool is an int; None is checked apart
 
 
 class _HasDecimal(Exception):
@@ -69,12 +74,39 @@ def _fast_default(obj: Any) -> Any:
     return _convert(obj)
 
 
+def _odd_keys(value: Any) -> bool:
+    """Does ``value`` hold a dict with a key that is not a str (which ``json`` would turn into one)?"""
+    todo, seen = [value], set()
+    while todo:
+        obj = todo.pop()
+        if obj is None or isinstance(obj, (str, int, float)) or id(obj) in seen:  # seen: a cycle, reported later
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            if not all(isinstance(k, str) for k in obj):
+                return True
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            todo.extend(obj)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            todo.extend(getattr(obj, f.name) for f in dataclasses.fields(obj))
+    return False
+
+
+def _tag_key(key: Any) -> Any:
+    if key is None or isinstance(key, _KEY_TYPES):
+        return _tag(key)
+    raise TypeError(f"a dict key of type {type(key).__name__}; expected str, int, float, bool, None or Decimal keys")
+
+
 def _tag(obj: Any) -> Any:
-    """A copy of ``obj`` with each Decimal tagged and each ``~`` key escaped (see the module doc)."""
+    """A copy of ``obj`` with Decimals and non-str-key dicts tagged, ``~`` keys escaped (see the module doc)."""
     if isinstance(obj, decimal.Decimal):
         return {_DECIMAL: str(obj)}
     if isinstance(obj, dict):
-        return {(_TAGGED + k if isinstance(k, str) and k.startswith(_TAGGED) else k): _tag(v) for k, v in obj.items()}
+        if not all(isinstance(k, str) for k in obj):
+            return {_MAP: [[_tag_key(k), _tag(v)] for k, v in obj.items()]}
+        return {(_TAGGED + k if k.startswith(_TAGGED) else k): _tag(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_tag(v) for v in obj]
     if obj is None or isinstance(obj, (str, int, float)):
@@ -85,6 +117,8 @@ def _tag(obj: Any) -> Any:
 def _untag(obj: dict[str, Any]) -> Any:
     if len(obj) == 1 and _DECIMAL in obj and isinstance(obj[_DECIMAL], str):
         return decimal.Decimal(obj[_DECIMAL])
+    if len(obj) == 1 and _MAP in obj and isinstance(obj[_MAP], list):
+        return {key: value for key, value in obj[_MAP]}
     return {(k[1:] if k.startswith(_TAGGED) else k): v for k, v in obj.items()}
 
 
@@ -95,10 +129,12 @@ def dumps(value: Any) -> str:
     OverflowError, decimal.InvalidOperation, RecursionError...).
     """
     try:
-        try:
-            return json.dumps(value, default=_fast_default, separators=(",", ":"), allow_nan=False)
-        except _HasDecimal:
-            return _TAGGED + json.dumps(_tag(value), separators=(",", ":"), allow_nan=False)
+        if not _odd_keys(value):
+            try:
+                return json.dumps(value, default=_fast_default, separators=(",", ":"), allow_nan=False)
+            except _HasDecimal:
+                pass
+        return _TAGGED + json.dumps(_tag(value), separators=(",", ":"), allow_nan=False)
     except Exception as exc:
         reason = (
             "it is nested too deeply or refers to itself"
@@ -122,6 +158,11 @@ def loads(text: str | None, output_type: type[Any] | None = None) -> Any:
         value = json.loads(text)
     if output_type is None or value is None:
         return value
+    return rebuild(value, output_type)
+
+
+def rebuild(value: Any, output_type: type[Any]) -> Any:
+    """``value`` (as decoded) made into ``output_type``: a pydantic model, a dataclass, or any callable type."""
     validate = getattr(output_type, "model_validate", None)
     if callable(validate):
         return validate(value)

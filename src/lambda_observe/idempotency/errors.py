@@ -9,7 +9,11 @@
     │   └── NoKeyError                ... raised with raise_on_no_key=True (None, "", [], {}, all-null)
     ├── KeyExpressionError            (also a ValueError) the key/validate expression is invalid, calls an
     │                                 unknown function, or cannot be evaluated on this event
-    ├── ResultNotSerializableError    the function's result cannot be stored; the record was released
+    ├── ConfigError                   (also a ValueError) a bad option: store URL or object, name, times
+    ├── ResultNotSerializableError    the function's result cannot be stored (by the encoder or the store);
+    │                                 the record was released
+    ├── ReplayError                   a stored result cannot be replayed (corrupt, missing, or rejected by
+    │                                 output_type); the function did not run again
     └── StoreError                    the store could not be reached or answered wrongly
 """
 
@@ -19,11 +23,13 @@ import reprlib
 
 __all__ = [
     "AlreadyInProgressError",
+    "ConfigError",
     "IdempotencyError",
     "KeyExpressionError",
     "KeyMissingError",
     "NoKeyError",
     "PayloadMismatchError",
+    "ReplayError",
     "ResultNotSerializableError",
     "StoreError",
 ]
@@ -83,6 +89,10 @@ class KeyExpressionError(IdempotencyError, ValueError):
     """A key or validate expression is invalid, or cannot be evaluated on this event."""
 
 
+class ConfigError(IdempotencyError, ValueError):
+    """An idempotency option is invalid: the store URL or object, ``name=``, a time or a size."""
+
+
 class ResultNotSerializableError(IdempotencyError):
     """The function's result cannot be stored; the record was released so a retry can run.
 
@@ -92,6 +102,33 @@ class ResultNotSerializableError(IdempotencyError):
     def __init__(self, message: str, result: object = None) -> None:
         self.result = result
         super().__init__(message)
+
+
+class ReplayError(IdempotencyError):
+    """A completed record's result cannot be replayed; the function was not run again (fail closed).
+
+    The stored text is not what lambda_observe writes (corrupt, or missing), or ``output_type``
+    refuses the stored value (the type changed since the result was stored). Deleting the record
+    (key on ``key``) lets the next call run the function.
+    """
+
+    def __init__(self, key: str, reason: str, expected: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(
+            f"the stored result for idempotency key {key!r} cannot be replayed ({reason}); expected {expected}. "
+            "The function was not run again: delete the record from the store to let the next call run it"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_replay_error, (self.key, self.reason, str(self)))
+
+
+def _replay_error(key: str, reason: str, message: str) -> ReplayError:
+    error = ReplayError.__new__(ReplayError)
+    error.key, error.reason = key, reason
+    Exception.__init__(error, message)
+    return error
 
 
 class StoreError(IdempotencyError):

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._record import COMPLETED, IN_PROGRESS, Record
 from .._secrets import safe_url, secrets_of
-from ..errors import StoreError
+from ..errors import ConfigError, IdempotencyError, ResultNotSerializableError, StoreError
 
 __all__ = ["DynamoDBStore"]
 
@@ -32,7 +32,11 @@ class DynamoDBStore:
         key_attr: str = "id",
     ) -> None:
         if not table:
-            raise ValueError("DynamoDBStore needs a table name")
+            raise ConfigError("DynamoDBStore needs a table name")
+        if endpoint_url:
+            from .url import require_plain_userinfo
+
+            require_plain_userinfo(endpoint_url, "DynamoDBStore endpoint_url")
         self.table = table
         self.region = region
         self._endpoint_url = endpoint_url
@@ -59,6 +63,7 @@ class DynamoDBStore:
 
             # The store builds every request itself, so botocore's client-side parameter validation only
             # re-checks our own code: without it, a call costs about 8% fewer client instructions.
+            error: StoreError | None = None
             try:
                 self._client = boto3.client(
                     "dynamodb",
@@ -67,9 +72,9 @@ class DynamoDBStore:
                     config=Config(parameter_validation=False),
                 )
             except Exception as exc:  # a bad endpoint or no region: botocore's text may repeat the URL
-                raise StoreError(
-                    self.name, f"cannot create the client: {type(exc).__name__}: {exc}", self._secrets
-                ) from None
+                error = StoreError(self.name, f"cannot create the client: {type(exc).__name__}: {exc}", self._secrets)
+            if error is not None:  # raised outside the except block: botocore's exception is not its context
+                raise error
         return self._client
 
     def _call(self, what: str, **kwargs: Any) -> Any:
@@ -80,8 +85,17 @@ class DynamoDBStore:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
             if code == "ConditionalCheckFailedException":
                 raise
-            # Not chained: botocore's exception (and its context) may hold the endpoint URL.
-            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}", self._secrets) from None
+            message = f"{type(exc).__name__}: {exc}"
+            if code == "ValidationException" and what == "update_item" and "size" in str(exc):
+                error: IdempotencyError = ResultNotSerializableError(
+                    f"the store refused the result ({StoreError(self.name, message, self._secrets).reason}); "
+                    "expected a result that fits in one DynamoDB item (400 KB)"
+                )
+            else:
+                error = StoreError(self.name, f"{what}: {message}", self._secrets)
+        # Raised outside the except block, so neither __cause__ nor __context__ holds botocore's
+        # exception, whose text and traceback may hold the endpoint URL.
+        raise error
 
     def _item_to_record(self, key: str, item: dict[str, Any]) -> Record:
         def text(name: str) -> str | None:
@@ -112,6 +126,7 @@ class DynamoDBStore:
         }
         if record.payload_hash:
             item["validation"] = {"S": record.payload_hash}
+        conflict: Any = None
         try:
             self._call(
                 "put_item",
@@ -131,16 +146,16 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return None
-        except StoreError:
+        except IdempotencyError:
             raise
         except Exception as exc:  # ConditionalCheckFailedException: the live record came back with it
-            old = getattr(exc, "response", {}).get("Item")
-            if old:
-                return self._item_to_record(record.key, old)
-            existing = self.get(record.key)  # an endpoint that does not return ALL_OLD
-            if existing is None:
-                raise StoreError(self.name, "conditional put failed but no record exists") from None
-            return existing
+            conflict = getattr(exc, "response", {}).get("Item") or {}
+        if conflict:
+            return self._item_to_record(record.key, conflict)
+        existing = self.get(record.key)  # an endpoint that does not return ALL_OLD
+        if existing is None:
+            raise StoreError(self.name, "conditional put failed but no record exists")
+        return existing
 
     def get(self, key: str) -> Record | None:
         answer = self._call("get_item", Key={self.key_attr: {"S": key}}, ConsistentRead=True)
@@ -150,7 +165,7 @@ class DynamoDBStore:
     def _if_owner(self, what: str, **kwargs: Any) -> None:
         try:
             self._call(what, ConditionExpression="#attempt = :attempt", **kwargs)
-        except StoreError:
+        except IdempotencyError:
             raise
         except Exception:  # the attempt no longer owns the key: a takeover happened; leave it
             return

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._record import Record
 from .._secrets import safe_url, secrets_of
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 
 __all__ = ["RedisStore"]
 
@@ -43,7 +43,11 @@ class RedisStore:
 
     def __init__(self, url: str | None = None, client: Any = None, prefix: str = "idempotency:") -> None:
         if client is None and not url:
-            raise ValueError("RedisStore needs a url ('redis://host:port/db') or a redis client")
+            raise ConfigError("RedisStore needs a url ('redis://host:port/db') or a redis client")
+        if url:
+            from .url import require_plain_userinfo
+
+            require_plain_userinfo(url, "RedisStore")
         self._url = url
         self._secrets = secrets_of(url)
         self.name = safe_url(url) if url else "redis"
@@ -66,10 +70,18 @@ class RedisStore:
                 import redis
             except ImportError:
                 raise StoreError(self.name, "the redis package is not installed: pip install 'lambda-observe[redis]'")
+            refused, client = "", None
             try:
-                self._client = redis.Redis.from_url(str(self._url), socket_timeout=5, socket_connect_timeout=5)
-            except Exception as exc:  # a malformed URL: say so without repeating it
-                raise StoreError(self.name, f"{type(exc).__name__}: {exc}", self._secrets) from None
+                client = redis.Redis.from_url(str(self._url), socket_timeout=5, socket_connect_timeout=5)
+            except Exception as exc:  # its text quotes pieces of the URL (a port that is half a password...)
+                refused = type(exc).__name__
+            if client is None:  # raised here, outside the except block: the client's exception is not its context
+                raise StoreError(
+                    self.name,
+                    f"redis-py cannot use this URL ({refused}; its message is left out, as it may quote the URL); "
+                    "expected redis://user:password@host:port/db with the user name and password percent-encoded",
+                )
+            self._client = client
         if self._takeover is None:
             self._takeover = self._client.register_script(_TAKEOVER)
             self._if_owner = self._client.register_script(_IF_OWNER)
@@ -81,8 +93,10 @@ class RedisStore:
         except StoreError:
             raise
         except Exception as exc:  # redis.exceptions.* and socket errors
-            # Not chained: the client's exception (and its context) may hold the URL.
-            raise StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}", self._secrets) from None
+            error = StoreError(self.name, f"{what}: {type(exc).__name__}: {exc}", self._secrets)
+        # Raised outside the except block, so neither __cause__ nor __context__ holds the client's
+        # exception, whose text and traceback may hold the URL.
+        raise error
 
     @staticmethod
     def _ttl_ms(record: Record, now: float) -> int:

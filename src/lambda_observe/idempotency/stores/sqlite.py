@@ -2,9 +2,11 @@
 
 The default file lives in a directory of the user's own under the temp dir
 (``lambda_observe-<uid>``, mode 0700); a directory there that someone else owns, that is a
-symlink, or that others can write to is refused. The database file is created 0600, and its
-``-wal`` and ``-shm`` files are created under a 0077 umask (SQLite also gives them the
-database file's mode).
+symlink, or that others can write to is refused. The database file is created 0600 (with
+``O_NOFOLLOW``); SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they are
+0600 too, whatever the umask. The process umask is never changed (it is process-wide). For a
+path of yours, missing parent directories are created: the last one 0700, those above it with
+the default mode (``0777`` less the umask).
 """
 
 from __future__ import annotations
@@ -104,14 +106,11 @@ class SQLiteStore:
             os.close(fd)
         # Our own bookkeeping is not the user's SQL: bypass a patch("sqlite3") wrapper.
         connect = getattr(sqlite3.connect, "__wrapped__", sqlite3.connect)
-        previous = os.umask(0o077)  # -wal and -shm are created by the statements below
-        try:
-            conn = connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(_SCHEMA)
-        finally:
-            os.umask(previous)
+        # -wal and -shm, created by the statements below, take the database file's mode from SQLite.
+        conn = connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(_SCHEMA)
         return conn
 
     def __repr__(self) -> str:
