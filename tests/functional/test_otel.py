@@ -86,7 +86,7 @@ def test_error_status_and_scrubbed_exception_event(memory):
         assert span.status.status_code == StatusCode.ERROR
         (event,) = [e for e in span.events if e.name == "exception"]
         assert event.attributes["exception.type"] == "RuntimeError"
-        assert "mysql://root@db/x" in event.attributes["exception.message"]
+        assert "mysql://root:***REDACTED***@db/x" in event.attributes["exception.message"]
         assert "s3cret" not in event.attributes["exception.stacktrace"]
         assert "s3cret" not in (span.status.description or "")
 

@@ -163,7 +163,7 @@ def test_error_gives_status_and_scrubbed_exception_event(otlp_env):
         (event,) = [e for e in span.events if e.name == "exception"]
         attrs = attributes(event.attributes)
         assert attrs["exception.type"] == "ConnectionError"
-        assert "postgresql://app@db:5432/orders" in attrs["exception.message"]
+        assert "postgresql://app:***REDACTED***@db:5432/orders" in attrs["exception.message"]
         assert "connect()" in attrs["exception.stacktrace"] or "connect" in attrs["exception.stacktrace"]
         assert "hunter2" not in span.SerializeToString().decode("latin-1")
 
