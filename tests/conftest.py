@@ -124,6 +124,7 @@ def reset_library() -> None:
     _invocation.reset_process()
     _warn.forget()
     _Setup.done = False
+    _Setup.service = None
     INVOCATION_HOOKS.clear()
     END_HOOKS.clear()
     TIMEOUT_HOOKS.clear()
