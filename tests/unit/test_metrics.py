@@ -324,3 +324,11 @@ def test_the_emf_checker_catches_what_the_schema_does_not(emf_validator):
         ({"M": []}, "0 values"),
     ):
         assert any(problem in p for p in emf_problems({**good, **change}, emf_validator)), change
+    directive = good["_aws"]["CloudWatchMetrics"][0]
+    for change, problem in (
+        ({"Namespace": "AWS/Lambda"}, "namespace"),
+        ({"Namespace": "Shop!"}, "namespace"),
+    ):
+        bad = dict(good)
+        bad["_aws"] = {**good["_aws"], "CloudWatchMetrics": [{**directive, **change}]}
+        assert any(problem in p for p in emf_problems(bad, emf_validator)), change
