@@ -72,13 +72,20 @@ def emf_validator() -> Any:
     return jsonschema.Draft7Validator(json.loads(EMF_SCHEMA_PATH.read_text()))
 
 
+_NAMESPACE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/#: ")
+
+
 def emf_problems(doc: dict[str, Any], validator: Any) -> list[str]:
-    """What is wrong with one EMF document: the schema, and the limits the schema does not state
-    (100 values per metric, a root member for each metric and dimension, one event's size)."""
+    """What is wrong with one EMF document: the schema, and what the schema does not state (a string
+    root member for each dimension, a finite number or list of them for each metric, 100 values per
+    metric, CloudWatch's namespace characters, one event's size)."""
     problems = [e.message for e in validator.iter_errors(doc)]
     if problems:
         return problems
     for directive in doc["_aws"]["CloudWatchMetrics"]:
+        namespace = directive["Namespace"]
+        if namespace.startswith("AWS/") or not set(namespace) <= _NAMESPACE_CHARS:
+            problems.append(f"namespace {namespace!r} is one CloudWatch rejects")
         for names in directive["Dimensions"]:
             problems += [f"dimension {n!r} has no string value" for n in names if not isinstance(doc.get(n), str)]
         for metric in directive["Metrics"]:
@@ -124,6 +131,7 @@ def reset_library() -> None:
     _invocation.reset_process()
     _warn.forget()
     _Setup.done = False
+    _Setup.service = None
     INVOCATION_HOOKS.clear()
     END_HOOKS.clear()
     TIMEOUT_HOOKS.clear()

@@ -66,11 +66,12 @@ def _float(name: str, default: float) -> float:
 
 
 def _buffer_level(name: str) -> str | None:
-    raw = (os.environ.get(name) or "").strip().upper()
+    given = os.environ.get(name) or ""
+    raw = given.strip().upper()
     if raw.lower() in _FALSE:
         return None
     if raw not in ("DEBUG", "INFO"):
-        raise ValueError(f"{name}={raw!r}: expected DEBUG or INFO (the level at and below which records wait)")
+        raise ValueError(f"{name}={given!r}: expected DEBUG or INFO (the level at and below which records wait)")
     return raw
 
 

@@ -273,3 +273,114 @@ def test_the_rules_hold_for_any_interleaving(lambda_env, monkeypatch, steps, rai
     if first_error is not None:  # the held lines come right before the first error line
         position = got.index(first_error)
         assert got[position - len(flushed) : position] == flushed
+
+
+def test_extras_count_against_the_bound(buffered, monkeypatch):
+    """150 held records with a 1 MB extra each, and 2,000 with nested 2 KB extras, under a 64 KiB bound:
+    the memory the buffer holds (traced after each record) stays within a few times the bound."""
+    import tracemalloc
+
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_BUFFER_BYTES", str(64 * 1024))
+    setup_logging(stream=io.StringIO())
+    root = logging.getLogger()  # pytest's own capture handler keeps every record: not ours to measure
+    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not type(h).__module__.startswith("_pytest")])
+    log = logging.getLogger("app")
+    held: list[int] = []
+
+    @traced
+    def handler(event, context):
+        log.debug("start")  # a plain first record: the size of a line's other fields is learned on it
+        base = tracemalloc.get_traced_memory()[0]
+        for i in range(150):
+            log.debug("big %d", i, extra={"blob": "x" * 1_000_000})
+            held.append(tracemalloc.get_traced_memory()[0] - base)
+        for i in range(2000):
+            log.debug("nested %d", i, extra={"rows": [{"id": j, "name": "n" * 60} for j in range(30)]})
+            held.append(tracemalloc.get_traced_memory()[0] - base)
+
+    tracemalloc.start()
+    try:
+        handler({}, LambdaContext())
+    finally:
+        tracemalloc.stop()
+    assert max(held) <= 6 * 64 * 1024 + 256 * 1024, f"held up to {max(held)} bytes"
+
+
+def test_one_oversized_record_does_not_wipe_the_buffer(buffered, capsys, monkeypatch):
+    """A 400 KB record between two small ones under a 64 KiB bound: on failure every record is written,
+    the oversized one cut to fit with a truncation marker; nothing is reported lost."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_BUFFER_BYTES", str(64 * 1024))
+    log = get_logger("app")
+
+    @traced
+    def handler(event, context):
+        log.debug("first")
+        log.debug("G" * 400_000)
+        log.debug("last")
+        log.error("fail")
+
+    handler({}, LambdaContext())
+    raw = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    out = [json.loads(line) for line in raw]
+    assert [x["message"][:5] for x in out] == ["first", "GGGGG", "last", "fail"]
+    assert out[1]["truncated"] is True and "...[truncated " in out[1]["message"]
+    assert not any(x.get("log_buffer_dropped") for x in out)
+    assert sum(len(line.encode()) + 1 for line in raw[:3]) <= 64 * 1024
+
+
+def test_oldest_go_first_when_small_records_overflow_around_a_big_one(buffered, capsys, monkeypatch):
+    """Records that together pass the bound: the oldest are dropped and counted; a big one in the middle
+    is cut, not the reason everything older goes."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_BUFFER_BYTES", "8000")
+    log = get_logger("app")
+
+    @traced
+    def handler(event, context):
+        for i in range(40):
+            log.debug("old %02d %s", i, "o" * 200)
+        log.debug("big %s", "B" * 50_000)
+        log.debug("new")
+        log.error("fail")
+
+    handler({}, LambdaContext())
+    raw = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    out = [json.loads(line) for line in raw]
+    notice, *kept, error = out
+    assert notice["log_buffer_dropped"] > 0 and error["message"] == "fail"
+    assert [x["message"][:3] for x in kept[-2:]] == ["big", "new"] and kept[-2]["truncated"] is True
+    olds = [int(x["message"][4:6]) for x in kept[:-2]]
+    assert olds and olds == list(range(40 - len(olds), 40)) and len(olds) + notice["log_buffer_dropped"] == 40
+    assert sum(len(line.encode()) for line in raw[1:-1]) <= 8000
+
+
+@pytest.mark.parametrize("mode", ["INFO", "DEBUG"])
+def test_info_mode_holds_debug_too_at_the_default_level(lambda_env, capsys, monkeypatch, mode):
+    """With the default written level (INFO), =INFO holds INFO and DEBUG records and =DEBUG holds DEBUG:
+    a failing invocation shows its DEBUG lines in both modes."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_BUFFER", mode)
+    log = get_logger("app")
+
+    @traced
+    def handler(event, context):
+        log.debug("debug detail")
+        log.info("info progress")
+        if event["fail"]:
+            log.error("failed")
+
+    handler({"fail": False}, LambdaContext())
+    ok = messages(lines(capsys))
+    handler({"fail": True}, LambdaContext())
+    failed = messages(lines(capsys))
+    assert ok == ([] if mode == "INFO" else ["info progress"])
+    expected = ["debug detail", "info progress", "failed"]
+    assert failed == (expected if mode == "INFO" else ["info progress", "debug detail", "failed"])
+    assert logging.getLogger().level == logging.DEBUG
+
+
+def test_a_bad_variable_names_the_value_as_set(lambda_env, monkeypatch):
+    """The error for a bad LAMBDA_OBSERVE_LOG_BUFFER shows the value as it was set, not upper-cased."""
+    from lambda_observe import config
+
+    monkeypatch.setenv("LAMBDA_OBSERVE_LOG_BUFFER", "trace")
+    with pytest.raises(ValueError, match=r"LAMBDA_OBSERVE_LOG_BUFFER='trace': expected DEBUG or INFO"):
+        config.Config.from_env()

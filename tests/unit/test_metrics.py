@@ -270,7 +270,65 @@ def test_namespace_rules():
     """No namespace, or one CloudWatch rejects: NamespaceError naming the variables to set."""
     with pytest.raises(NamespaceError, match=r"LAMBDA_OBSERVE_METRICS_NAMESPACE.*POWERTOOLS_METRICS_NAMESPACE"):
         _validate.namespace(None)
-    for bad in (":x", " ", "x" * 256, "Ordérs"):
-        with pytest.raises(NamespaceError, match="expected 1-255 printable ASCII"):
+    for bad in (":x", " ", "x" * 256, "Ordérs", "AWS/Lambda", "Shop!", "Shop{x}", "a\tb"):
+        with pytest.raises(NamespaceError, match="expected 1-255 characters among letters, digits"):
             _validate.namespace(bad)
+    for good in ("Shop", "Shop/Orders", "a.b-c_d/e#f:g h", "x" * 255, "AWSome"):
+        assert _validate.namespace(good) == good
     assert issubclass(NamespaceError, MetricsError) and issubclass(MetricsError, ValueError)
+
+
+def test_numbers_too_small_for_cloudwatch_are_errors_not_zero():
+    """A Decimal or Fraction nonzero but under 2**-360 in magnitude is a MetricValueError, not a silent 0.0;
+    zero itself is fine."""
+    import decimal
+    import fractions
+
+    for tiny in (decimal.Decimal("1E-400"), fractions.Fraction(1, 10**400), decimal.Decimal("-1E-400")):
+        with pytest.raises(MetricValueError, match=r"2\*\*-360 to 2\*\*360, or 0"):
+            _validate.value(tiny)
+    assert _validate.value(decimal.Decimal(0)) == 0.0
+
+
+def test_large_ints_are_written_as_floats(emf_validator):
+    """Ints past 2**53 become floats (CloudWatch stores doubles), so no 90-digit literal is written;
+    smaller ints stay ints."""
+    big = 2**300 - 1
+    assert type(_validate.value(big)) is float and _validate.value(big) == float(big)
+    assert _validate.value(2**53) == 2**53 and type(_validate.value(2**53)) is int
+    (line,) = encode("N", {"service": "s"}, {"Big": metric(values=[_validate.value(big)])}, 1)
+    assert len(line) < 200 and json.loads(line)["Big"] == float(big)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1.5, True, None, b"x", ["a"]])
+def test_dimension_values_are_strings_or_ints(bad):
+    """A dimension value is a string, or an int turned into one; a float (NaN included), bool, bytes or
+    list is a DimensionError that says so."""
+    with pytest.raises(DimensionError, match=r"expected a string \(an int is turned into one\)"):
+        _validate.dimension("k", bad)
+    assert _validate.dimension("k", 42) == ("k", "42")
+
+
+def test_the_emf_checker_catches_what_the_schema_does_not(emf_validator):
+    """The tests' EMF checker flags a dimension value that is not a string and a metric value that is not
+    a number (the schema checks only _aws), so the tests that use it can fail."""
+    (line,) = encode("N", {"service": "s"}, {"M": metric(values=[1, 2])}, 1)
+    good = json.loads(line)
+    assert emf_problems(good, emf_validator) == []
+    for change, problem in (
+        ({"service": 3}, "no string value"),
+        ({"service": None}, "no string value"),
+        ({"M": "1"}, "not a finite number"),
+        ({"M": [1, "2"]}, "not a finite number"),
+        ({"M": True}, "not a finite number"),
+        ({"M": []}, "0 values"),
+    ):
+        assert any(problem in p for p in emf_problems({**good, **change}, emf_validator)), change
+    directive = good["_aws"]["CloudWatchMetrics"][0]
+    for change, problem in (
+        ({"Namespace": "AWS/Lambda"}, "namespace"),
+        ({"Namespace": "Shop!"}, "namespace"),
+    ):
+        bad = dict(good)
+        bad["_aws"] = {**good["_aws"], "CloudWatchMetrics": [{**directive, **change}]}
+        assert any(problem in p for p in emf_problems(bad, emf_validator)), change

@@ -34,6 +34,7 @@ class _Setup:
     level = logging.INFO
     applied = logging.INFO
     floor = logging.INFO  # the root logger's level: lower than ``level`` when records are buffered
+    service: str | None = None  # the last service given (metrics outside a handler use it too)
 
 
 def _level(name: str) -> int:
@@ -58,6 +59,8 @@ def setup_logging(
     :mod:`lambda_observe.redact` hides in every log line, the logged event and trace documents.
     ``force`` sets up again (tests).
     """
+    if service:
+        _Setup.service = service
     if _Setup.done and not force:
         return
     cfg = config.get()

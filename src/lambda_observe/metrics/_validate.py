@@ -2,8 +2,10 @@
 
 Names and dimension values are printable ASCII with at least one non-blank character (CloudWatch's
 ``Dimension`` and metric name rules); metric and dimension names are 1-255 characters, dimension
-values 1-1,024; dimension names and namespaces cannot start with ``:``. Values are finite numbers
-within CloudWatch's range (magnitude 2**-360 to 2**360, or zero).
+values 1-1,024 (strings; an int is turned into one); dimension names and namespaces cannot start
+with ``:``; a namespace holds letters, digits, ``. - _ / # :`` and space, and cannot start with
+``AWS/``. Values are finite numbers within CloudWatch's range (magnitude 2**-360 to 2**360, or
+zero); ints past 2**53 become floats.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ UNITS: dict[str, str] = {
 _UNIT_HELP = ", ".join(sorted({v for k, v in vars(MetricUnit).items() if not k.startswith("_")}))
 _MAX = 2.0**360
 _MIN = 2.0**-360
+_EXACT = 2**53
+#: What a namespace may hold (CloudWatch's rule): letters, digits, ``. - _ / # :`` and space.
+_NAMESPACE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/#: ")
 
 
 def _printable(text: str) -> bool:
@@ -121,6 +126,8 @@ def value(given: Any) -> int | float:
         number = given
     elif _is_real(given):
         number = float(given)
+        if number == 0 and given != 0:  # Decimal("1E-400"), Fraction(1, 10**400): too small, not zero
+            number = _MIN / 2
     else:
         hint = ""
         if type(given) is str and given in UNITS:
@@ -132,6 +139,8 @@ def value(given: Any) -> int | float:
             f"metric value {given!r}: expected a finite number of magnitude 2**-360 to 2**360, or 0 "
             "(CloudWatch rejects NaN, infinities and values outside that range)"
         )
+    if type(number) is int and not -_EXACT <= number <= _EXACT:
+        return float(number)  # CloudWatch stores doubles: a 90-digit literal would say more than it keeps
     return number
 
 
@@ -158,10 +167,12 @@ def dimension(name: Any, given: Any) -> tuple[str, str]:
     if name == "_aws":
         raise DimensionError("dimension name '_aws' is reserved by the embedded metric format")
     if type(given) is not str:
-        if type(given) in (int, float):
-            given = str(given)
-        else:
-            raise DimensionError(f"dimension {name!r} value {given!r}: expected a string (or an int or float)")
+        if type(given) is not int:
+            raise DimensionError(
+                f"dimension {name!r} value {given!r}: expected a string (an int is turned into one), "
+                f"not {type(given).__name__}"
+            )
+        given = str(given)
     if not 0 < len(given) <= 1024 or not _printable(given):
         raise DimensionError(
             f"dimension {name!r} value {given!r}: expected 1-1024 printable ASCII characters, not only blanks"
@@ -175,9 +186,17 @@ def namespace(given: str | None) -> str:
             "no metrics namespace: set LAMBDA_OBSERVE_METRICS_NAMESPACE (or POWERTOOLS_METRICS_NAMESPACE) "
             "in the function's environment, e.g. LAMBDA_OBSERVE_METRICS_NAMESPACE=Orders"
         )
-    if len(given) > 255 or not _printable(given) or given[0] == ":":
+    if (
+        type(given) is not str
+        or len(given) > 255
+        or given.isspace()
+        or given[0] == ":"
+        or given.startswith("AWS/")
+        or not _NAMESPACE_CHARS.issuperset(given)
+    ):
         raise NamespaceError(
-            f"metrics namespace {given!r}: expected 1-255 printable ASCII characters, not only blanks, "
-            "not starting with ':'"
+            f"metrics namespace {given!r}: expected 1-255 characters among letters, digits, "
+            "'.', '-', '_', '/', '#', ':' and space, not only blanks, not starting with ':' or 'AWS/' "
+            "(reserved for AWS's own metrics)"
         )
     return given
