@@ -27,10 +27,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import _redact_text as _text
+
 __all__ = ["DEFAULT_PATTERNS", "QUERY_PATTERNS", "REDACTED", "Redactor", "configure", "get", "reset"]
 
 #: What a hidden value is replaced with.
-REDACTED = "***REDACTED***"
+REDACTED = _text.REDACTED
 
 _S = r"(?:^|[-_.\s])"  # the start of a word in a key (keys are lower-cased, camelCase split)
 _E = r"(?:$|[-_.\s])"  # the end of a word in a key
@@ -59,15 +61,12 @@ QUERY_PATTERNS: tuple[str, ...] = (r"^key$", r"^sig$", r"^code$", r"^auth$")
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _QUERY_CONTAINER = re.compile(r"querystring", re.IGNORECASE)
-# A name (not in the middle of a word) and its separator; then the value that follows it.
-_KEY = re.compile(r"""(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,80})(?P<sep>\\?["']?\s*[=:]\s*)""")
-_VALUE = re.compile(
-    r"""\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'"""
-    r"""|(?:(?:Bearer|Basic|Digest|Negotiate|Token|AWS4-HMAC-SHA256)\s+)?[^\s&;,'"<>()\[\]{}]+"""
+# Names that match a pattern but hold no secret (lower case, camelCase split): token counts of
+# language-model APIs, pagination tokens, the names of secrets and of signing schemes.
+_NOT_SECRET = re.compile(
+    r"(?:(?:input|output|max|min|total|prompt|completion|num|reasoning|cache_read_input|cache_creation_input)_)?tokens"
+    r"|next_token|secret_id|secret_arn|secret_name|auth_type|signature_version|signature_method"
 )
-_USERINFO = re.compile(r"""(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>\S+)@""")
-_LINE = re.compile(r"[^\r\n]+")
-_QUERY_START = frozenset("?&;")
 # Every default and query pattern matches a key containing one of these words (lower case): a
 # text with none of them (and no URL user info) holds no secret pair, and is not scanned further.
 _WORDS = re.compile(r"pass|pwd|secret|token|key|cred|sig|auth|cookie|jwt|session|identity|code")
@@ -100,8 +99,10 @@ class Redactor:
         kind = self._keys.get(key)
         if kind is None:
             lowered = _CAMEL.sub(r"\1_\2", key).lower()
-            if self._default(lowered) or (self._user is not None and self._user(key)):
+            if self._user is not None and self._user(key):
                 kind = 2
+            elif self._default(lowered):
+                kind = 0 if _NOT_SECRET.fullmatch(lowered) else 2
             elif self._query(lowered):
                 kind = 1
             else:
@@ -116,50 +117,16 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with secret ``name=value`` pairs, URL passwords and bearer tokens hidden."""
-        if "=" not in text and ":" not in text:
+        if "=" not in text and ":" not in text and "\uff1d" not in text:
             return text
         try:
-            if "@" in text and "://" in text:
-                text = _USERINFO.sub(_userinfo, text)
-            elif _WORDS.search(text.lower()) is None and (self._user_words is None or not self._user_words(text)):
+            if "@" in text:
+                text = _text.userinfo(text)
+            if _WORDS.search(text.lower()) is None and (self._user_words is None or not self._user_words(text)):
                 return text
-            return self._pairs(text)
+            return _text.pairs(text, self._kind, _exempt)
         except Exception:  # never let redaction break what it protects
             return REDACTED
-
-    def _pairs(self, text: str) -> str:
-        parts: list[str] = []
-        pos = 0
-        for m in _KEY.finditer(text):
-            start = m.start()
-            if start < pos:
-                continue
-            kind = self._kind(m["key"])
-            if kind == 1:  # ``key``, ``sig``...: only as a query or form field name
-                if m["sep"] != "=" or (start > 0 and text[start - 1] not in _QUERY_START):
-                    continue
-            elif kind == 0:
-                continue
-            end = m.end()
-            # A cookie header holds several name=value pairs: hide the rest of its line.
-            cookie = "cookie" in m["key"].lower() and text[end : end + 1] not in ("'", '"', "\\")
-            value = (_LINE if cookie else _VALUE).match(text, end)
-            if value is None:
-                continue
-            found = value[0]
-            if found[:2] == '\\"':
-                hidden = f'\\"{REDACTED}\\"'
-            elif found[0] in "\"'":
-                hidden = f"{found[0]}{REDACTED}{found[0]}"
-            else:
-                hidden = REDACTED
-            parts.append(text[pos:end])
-            parts.append(hidden)
-            pos = value.end()
-        if not parts:
-            return text
-        parts.append(text[pos:])
-        return "".join(parts)
 
     def __call__(self, data: Any) -> Any:
         """A copy of ``data`` with secrets hidden (dicts, lists and tuples walked; strings scrubbed)."""
@@ -181,7 +148,11 @@ class Redactor:
         if isinstance(data, dict):
             out: dict[Any, Any] = {}
             for k, v in data.items():
-                if isinstance(k, str) and self._kind(k) > (0 if query else 1):
+                if (
+                    isinstance(k, str)
+                    and self._kind(k) > (0 if query else 1)
+                    and not (isinstance(v, str) and _exempt(k, v))
+                ):
                     out[k] = REDACTED
                 else:
                     inner = isinstance(k, str) and _QUERY_CONTAINER.search(k) is not None
@@ -212,8 +183,9 @@ def _loose(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
     return lambda text: found(text) is not None
 
 
-def _userinfo(m: re.Match[str]) -> str:
-    return f"{m['scheme']}{m['user']}:{REDACTED}@"
+def _exempt(key: str, value: str) -> bool:
+    """A secret-looking name whose value shows it is something else: ``PWD=/var/task`` (a directory)."""
+    return key.lower() == "pwd" and value[:1] == "/"
 
 
 class _Engine:
