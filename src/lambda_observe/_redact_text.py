@@ -145,7 +145,33 @@ def _group_end(text: str, start: int) -> int:
 
 
 def value_span(text: str, start: int, query: bool, to_line_end: bool) -> tuple[int, int, str] | None:
-    """Where the value starting at ``start`` ends: (hide from, hide to, quote kept around the marker)."""
+    """Where the value starting at ``start`` ends: (hide from, hide to, quote kept around the marker).
+
+    A quoted or bracketed value followed by more of the same word (``"ab"cd``, ``(x)y``) is not
+    what it looked like: outside a query string it is read as unquoted text instead.
+    """
+    span = _value_span(text, start, query, to_line_end)
+    if (
+        span is not None
+        and not query
+        and span[1] < len(text)
+        and (span[2] or text[span[0]] in "([{")
+        and text[span[1]] not in " \t\r\n,;&)]}>"
+    ):
+        return (start, _line_end(text, start), "") if to_line_end else _unquoted(text, start)
+    return span
+
+
+def _unquoted(text: str, start: int) -> tuple[int, int, str] | None:
+    line_end = _line_end(text, start)
+    m = _NEXT_PAIR.search(text, start, line_end)
+    end = m.start() if m else line_end
+    while end > start and text[end - 1] in " \t":
+        end -= 1
+    return (start, end, "") if end > start else None
+
+
+def _value_span(text: str, start: int, query: bool, to_line_end: bool) -> tuple[int, int, str] | None:
     n = len(text)
     if start >= n or text[start] in "\r\n":
         return None
@@ -171,12 +197,7 @@ def value_span(text: str, start: int, query: bool, to_line_end: bool) -> tuple[i
         m = _QUERY_VALUE_END.search(text, start)
         end = m.start() if m else n
         return (start, end, "") if end > start else None
-    line_end = _line_end(text, start)
-    m = _NEXT_PAIR.search(text, start, line_end)
-    end = m.start() if m else line_end
-    while end > start and text[end - 1] in " \t":
-        end -= 1
-    return (start, end, "") if end > start else None
+    return _unquoted(text, start)
 
 
 def pairs(text: str, kind: Callable[[str], int], exempt: Callable[[str, str], bool]) -> str:
@@ -196,6 +217,8 @@ def pairs(text: str, kind: Callable[[str], int], exempt: Callable[[str, str], bo
         query = start > 0 and text[start - 1] in "?&"
         if k == 1 and (m["sep"] not in ("=", "\uff1d") or not (start == 0 or text[start - 1] in "?&;")):
             k = 0
+        if k == 2 and start > 0 and text[start - 1] == ":" and m["sep"][:1] == ":":
+            k = 0  # a segment of an ARN or a colon-separated path: arn:aws:secretsmanager:...:secret:db
         if k == 0:
             m = search(text, m.end())
             continue
@@ -214,3 +237,113 @@ def pairs(text: str, kind: Callable[[str], int], exempt: Callable[[str, str], bo
         return text
     parts.append(text[pos:])
     return "".join(parts)
+
+
+# Other shapes a named secret takes in text: an XML element, a command-line option, SQL that sets a
+# password, and mysql's ``-pPASSWORD``.
+_FORMS = re.compile(
+    r"""<(?P<tag>[A-Za-z_][\w.\-:]*)(?:[ \t][^<>\r\n]*)?>"""
+    r"""|(?<![\w\-])(?:--?(?P<opt>[A-Za-z][\w\-]*)(?:=|[ \t]+)"""
+    r"""|(?P<sql>(?i:password|identified[ \t]+by(?:[ \t]+password)?))[ \t]+(?=["']))"""
+)
+_XML_VALUE_END = re.compile(r"[<\r\n]")
+_ARG_END = re.compile(r"\s")
+
+
+def forms(text: str, kind: Callable[[str], int], mysql: bool) -> str:
+    """``text`` with secret XML element contents, option values and SQL passwords hidden."""
+    parts: list[str] = []
+    pos = 0
+    m = _FORMS.search(text, 0)
+    while m is not None:
+        start = m.end()
+        span: tuple[int, int, str] | None = None
+        if m["tag"] is not None:
+            if kind(m["tag"].rsplit(":", 1)[-1]) == 2:
+                e = _XML_VALUE_END.search(text, start)
+                end = e.start() if e else len(text)
+                span = (start, end, "") if end > start else None
+        elif m["opt"] is not None:
+            opt = m["opt"]
+            if mysql and opt[:1] == "p" and len(opt) > 1 and m[0][1] != "-" and kind(opt) != 2:
+                e = _ARG_END.search(text, m.start() + 2)  # mysql -pPASSWORD
+                span = (m.start() + 2, e.start() if e else len(text), "")
+            elif kind(opt) == 2:
+                span = value_span(text, start, False, False)
+                if span is not None and not span[2] and text[start] not in "([{":
+                    e = _ARG_END.search(text, start)
+                    span = (start, e.start() if e else len(text), "")
+        elif m["sql"] is not None:
+            span = value_span(text, start, False, False)
+        if span is None or span[1] <= span[0]:
+            m = _FORMS.search(text, m.end() if m.end() > m.start() else m.start() + 1)
+            continue
+        begin, end, quote = span
+        parts.append(text[pos:begin])
+        parts.append(f"{quote}{REDACTED}{quote}")
+        pos = end
+        m = _FORMS.search(text, end)
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def encoded(text: str, scan: Callable[[str], str]) -> str:
+    """``text`` where each run of non-space characters holding percent-escapes is decoded (twice at
+    most) and scanned; a run in which the scan hides something is replaced by its decoded,
+    redacted form (``redirect_uri=https%3A%2F%2Fx%2Fcb%3Faccess_token%3D...``)."""
+    from urllib.parse import unquote
+
+    parts: list[str] = []
+    pos = 0
+    for m in _RUN.finditer(text):
+        run = m[0]
+        if "%" not in run or _ESCAPE.search(run) is None:
+            continue
+        decoded = run
+        for _ in range(2):
+            again = unquote(decoded)
+            if again == decoded:
+                break
+            decoded = again
+            hidden = scan(decoded)
+            if hidden != decoded:
+                parts.append(text[pos : m.start()])
+                parts.append(hidden)
+                pos = m.end()
+                break
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+_LITERAL = re.compile(r"""'(?:[^'\r\n]|'')*'|"(?:[^"\r\n]|"")*\"""")
+
+
+def sql_literals(text: str) -> str:
+    """``text`` with every quoted SQL literal (``'...'`` or ``"..."``) replaced by ``'?'``."""
+    if "'" not in text and '"' not in text:
+        return text
+    return _LITERAL.sub(lambda m: f"{m[0][0]}?{m[0][0]}", text)
+
+
+#: The largest base64 body decoded for redaction (characters).
+MAX_DECODED_BODY = 1_000_000
+
+
+def decoded_body(body: str) -> str | None:
+    """A base64 body's text (UTF-8), or None when it is too large, not base64, or not text."""
+    import base64
+    import binascii
+
+    if len(body) > MAX_DECODED_BODY:
+        return None
+    try:
+        return base64.b64decode(body, validate=False).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None

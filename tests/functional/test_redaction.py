@@ -3,6 +3,7 @@ read back from stdout and from the real UDP collector."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -144,6 +145,18 @@ EVENT_CASES = {
             e.update(identitySource=[f"Bearer {s}"]),
             e["requestContext"]["authorizer"].update(lambda_={"token": s}),
         ),
+    ),
+    "base64 form body": (
+        "apiGatewayProxyEvent.json",
+        lambda e, s: e.update(isBase64Encoded=True, body=base64.b64encode(f"user=ann&password={s}".encode()).decode()),
+    ),
+    "SSM parameter in a JSON body": (
+        "sqsEvent.json",
+        lambda e, s: e["Records"][0].update(body=json.dumps({"Parameter": {"Name": "/app/db_password", "Value": s}})),
+    ),
+    "percent-encoded nested URL": (
+        "apiGatewayProxyV2Event.json",
+        lambda e, s: e.update(rawQueryString="redirect_uri=" + quote(f"https://x/cb?access_token={s}", safe="")),
     ),
     "X-Amz-Security-Token in a presigned URL": (
         "sqsEvent.json",

@@ -88,6 +88,9 @@ def _exception(exc_info: Any, text: Any) -> dict[str, Any]:
         stack = "".join(traceback.format_exception(exc_type, exc, tb))
     except Exception as failure:
         stack = f"<traceback could not be rendered: {_render(failure, 'error')}>"
+    if exc is not None and _redact.from_driver(exc):  # a driver's message quotes the statement's values
+        engine = _redact.get()
+        return {"type": name, "message": engine.sql_error(message), "stack": engine.sql_error(stack)}
     return {"type": name, "message": text(message), "stack": text(stack)}
 
 
