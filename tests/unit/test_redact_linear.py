@@ -64,10 +64,24 @@ FRAGMENTS = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.lists(st.lists(FRAGMENTS, min_size=1, max_size=6).map("".join), min_size=1, max_size=8))
-def test_random_url_fragments_never_hang(pieces):
-    """Random strings built from URL-ish fragments, each repeated to about 60 KB, finish."""
+# Runs of characters a URL scheme or user info is made of: the old expressions rescanned such a
+# run from each of its positions.
+FILLERS = st.lists(
+    st.sampled_from(["a", "p", "token", "http", "x.y", "-", "+", "u1", "://", ":"]), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.lists(st.lists(FRAGMENTS, min_size=1, max_size=6).map("".join), min_size=1, max_size=6),
+    FILLERS.map("".join),
+    st.lists(FRAGMENTS, max_size=8).map("".join),
+)
+def test_random_url_fragments_never_hang(pieces, filler, tail):
+    """Random strings built from URL-ish fragments, each repeated to about 60 KB, and a 200 KB
+    run of scheme / user-info characters followed by random fragments and a URL with user info,
+    finish (the last shape took minutes on the old engine: checked by hand against it)."""
     texts = [p * (60_000 // len(p)) for p in pieces]
     texts.append("".join(texts)[:200_000])
+    texts.append(filler * (200_000 // len(filler)) + tail + " x://u:p@h")
     run_all(texts)
