@@ -27,10 +27,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import _redact_text as _text
+
 __all__ = ["DEFAULT_PATTERNS", "QUERY_PATTERNS", "REDACTED", "Redactor", "configure", "get", "reset"]
 
 #: What a hidden value is replaced with.
-REDACTED = "***REDACTED***"
+REDACTED = _text.REDACTED
 
 _S = r"(?:^|[-_.\s])"  # the start of a word in a key (keys are lower-cased, camelCase split)
 _E = r"(?:$|[-_.\s])"  # the end of a word in a key
@@ -53,24 +55,37 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     r"session[-_.]?(?:id|key)",
     r"^authorizer$",  # API Gateway: the authorizer's claims, context and tokens
     r"identity[-_.]?source",  # API Gateway: a copy of the authorizer's token
+    r"authentication",  # X-Authentication
+    r"xauth",  # XAuth
+    r"pgpass",  # PGPASS
+    rf"{_S}pw{_E}",  # db_pw
+    rf"{_S}otp{_E}",  # otp, totp codes as a field
+    r"hmac",  # X-Shopify-Hmac-Sha256
+    r"subscription[-_.]?key",  # Ocp-Apim-Subscription-Key (Azure API Management)
+    r"functions?[-_.]?key",  # x-functions-key (Azure Functions)
+    r"account[-_.]?key",  # AccountKey= in Azure storage connection strings
 )
 #: Extra patterns for the names of query-string parameters and form fields only.
 QUERY_PATTERNS: tuple[str, ...] = (r"^key$", r"^sig$", r"^code$", r"^auth$")
 
+#: Keys that name what a sibling key holds: ``{"Name": "DB_PASSWORD", "Value": "..."}``.
+_NAME_KEYS = ("name", "Name", "key", "Key", "ParameterKey", "ParameterName")
+_VALUE_KEYS = frozenset({"value", "Value", "ParameterValue", "SecretString", "SecretBinary"})
+#: Modules of database drivers: their error messages quote the statement's values.
+_DRIVERS = ("psycopg", "psycopg2", "pymysql", "mysql.connector", "MySQLdb", "pg8000", "sqlite3", "asyncpg", "oracledb")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _QUERY_CONTAINER = re.compile(r"querystring", re.IGNORECASE)
-# A name (not in the middle of a word) and its separator; then the value that follows it.
-_KEY = re.compile(r"""(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,80})(?P<sep>\\?["']?\s*[=:]\s*)""")
-_VALUE = re.compile(
-    r"""\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'"""
-    r"""|(?:(?:Bearer|Basic|Digest|Negotiate|Token|AWS4-HMAC-SHA256)\s+)?[^\s&;,'"<>()\[\]{}]+"""
+# Names that match a pattern but hold no secret (lower case, camelCase split): token counts of
+# language-model APIs, pagination tokens, the names of secrets and of signing schemes.
+_NOT_SECRET = re.compile(
+    r"(?:(?:input|output|max|min|total|prompt|completion|num|reasoning|cache_read_input|cache_creation_input)_)?tokens"
+    r"|next_token|secret_id|secret_arn|secret_name|auth_type|signature_version|signature_method"
 )
-_USERINFO = re.compile(r"""(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>\S+)@""")
-_LINE = re.compile(r"[^\r\n]+")
-_QUERY_START = frozenset("?&;")
 # Every default and query pattern matches a key containing one of these words (lower case): a
 # text with none of them (and no URL user info) holds no secret pair, and is not scanned further.
-_WORDS = re.compile(r"pass|pwd|secret|token|key|cred|sig|auth|cookie|jwt|session|identity|code")
+_WORDS = re.compile(
+    r"pass|pw|secret|token|key|cred|sig|auth|cookie|jwt|session|identity|code|otp|hmac|identified|mysql|mariadb"
+)
 
 
 class Redactor:
@@ -100,8 +115,10 @@ class Redactor:
         kind = self._keys.get(key)
         if kind is None:
             lowered = _CAMEL.sub(r"\1_\2", key).lower()
-            if self._default(lowered) or (self._user is not None and self._user(key)):
+            if self._user is not None and self._user(key):
                 kind = 2
+            elif self._default(lowered):
+                kind = 0 if _NOT_SECRET.fullmatch(lowered) else 2
             elif self._query(lowered):
                 kind = 1
             else:
@@ -116,50 +133,46 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with secret ``name=value`` pairs, URL passwords and bearer tokens hidden."""
-        if "=" not in text and ":" not in text:
+        if (
+            "=" not in text
+            and ":" not in text
+            and "-" not in text
+            and "'" not in text
+            and '"' not in text
+            and "%" not in text
+            and "<" not in text
+            and "\uff1d" not in text
+        ):
             return text
         try:
-            if "@" in text and "://" in text:
-                text = _USERINFO.sub(_userinfo, text)
-            elif _WORDS.search(text.lower()) is None and (self._user_words is None or not self._user_words(text)):
+            if "@" in text:
+                text = _text.userinfo(text)
+            lowered = text.lower()
+            if _WORDS.search(lowered) is None and (self._user_words is None or not self._user_words(text)):
                 return text
-            return self._pairs(text)
+            text = _text.pairs(text, self._kind, _exempt)
+            text = _text.forms(text, self._kind, "mysql" in lowered or "mariadb" in lowered)
+            if "%" in text:
+                text = _text.encoded(text, self._encoded)
+            return text
         except Exception:  # never let redaction break what it protects
             return REDACTED
 
-    def _pairs(self, text: str) -> str:
-        parts: list[str] = []
-        pos = 0
-        for m in _KEY.finditer(text):
-            start = m.start()
-            if start < pos:
-                continue
-            kind = self._kind(m["key"])
-            if kind == 1:  # ``key``, ``sig``...: only as a query or form field name
-                if m["sep"] != "=" or (start > 0 and text[start - 1] not in _QUERY_START):
-                    continue
-            elif kind == 0:
-                continue
-            end = m.end()
-            # A cookie header holds several name=value pairs: hide the rest of its line.
-            cookie = "cookie" in m["key"].lower() and text[end : end + 1] not in ("'", '"', "\\")
-            value = (_LINE if cookie else _VALUE).match(text, end)
-            if value is None:
-                continue
-            found = value[0]
-            if found[:2] == '\\"':
-                hidden = f'\\"{REDACTED}\\"'
-            elif found[0] in "\"'":
-                hidden = f"{found[0]}{REDACTED}{found[0]}"
-            else:
-                hidden = REDACTED
-            parts.append(text[pos:end])
-            parts.append(hidden)
-            pos = value.end()
-        if not parts:
-            return text
-        parts.append(text[pos:])
-        return "".join(parts)
+    def error_text(self, exc: BaseException, text: str) -> str:
+        """``text`` (the message or traceback of ``exc``) with secrets hidden; for a database
+        driver's error, every quoted literal is replaced too (drivers quote parameter values)."""
+        return self.text(_text.sql_literals(text) if from_driver(exc) else text)
+
+    def sql_error(self, text: str) -> str:
+        """The message of an error from a database call: quoted literals replaced, secrets hidden."""
+        return self.text(_text.sql_literals(text))
+
+    def _encoded(self, decoded: str) -> str:
+        """The text scan of a decoded run, without decoding again (see ``_redact_text.encoded``)."""
+        if "@" in decoded:
+            decoded = _text.userinfo(decoded)
+        decoded = _text.pairs(decoded, self._kind, _exempt)
+        return _text.forms(decoded, self._kind, False)
 
     def __call__(self, data: Any) -> Any:
         """A copy of ``data`` with secrets hidden (dicts, lists and tuples walked; strings scrubbed)."""
@@ -180,12 +193,25 @@ class Redactor:
         path = (*path, id(data))
         if isinstance(data, dict):
             out: dict[Any, Any] = {}
+            # {"Name": "DB_PASSWORD", "Value": "..."}: the name says the value is secret.
+            named = any(isinstance(data.get(n), str) and self._kind(data[n]) == 2 for n in _NAME_KEYS if n in data)
             for k, v in data.items():
-                if isinstance(k, str) and self._kind(k) > (0 if query else 1):
+                if (
+                    isinstance(k, str)
+                    and (self._kind(k) > (0 if query else 1) or (named and k in _VALUE_KEYS))
+                    and not (isinstance(v, str) and _exempt(k, v))
+                ):
                     out[k] = REDACTED
                 else:
                     inner = isinstance(k, str) and _QUERY_CONTAINER.search(k) is not None
                     out[k] = self._walk(v, depth + 1, inner, path)
+            if data.get("isBase64Encoded") is True and isinstance(data.get("body"), str):
+                body = _text.decoded_body(data["body"])
+                if body is not None:
+                    hidden = self._string(body, depth + 1)
+                    if hidden != body:  # the logged copy carries the decoded body, secrets hidden
+                        out["body"] = hidden
+                        out["isBase64Encoded"] = False
             return out
         return [self._walk(v, depth + 1, query, path) for v in data]
 
@@ -212,8 +238,21 @@ def _loose(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
     return lambda text: found(text) is not None
 
 
-def _userinfo(m: re.Match[str]) -> str:
-    return f"{m['scheme']}{m['user']}:{REDACTED}@"
+def from_driver(exc: BaseException) -> bool:
+    """Was ``exc`` raised by a database driver (its class, or a base, lives in a driver's module)?"""
+    try:
+        for cls in type(exc).__mro__:
+            module = getattr(cls, "__module__", "") or ""
+            if any(module == d or module.startswith(d + ".") for d in _DRIVERS):
+                return True
+    except Exception:
+        return False
+    return False
+
+
+def _exempt(key: str, value: str) -> bool:
+    """A secret-looking name whose value shows it is something else: ``PWD=/var/task`` (a directory)."""
+    return key.lower() == "pwd" and value[:1] == "/"
 
 
 class _Engine:

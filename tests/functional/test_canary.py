@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -18,7 +19,10 @@ import pytest
 
 from lambda_observe import add_metadata, get_logger, idempotent, patch, redact, traced
 from lambda_observe.testing import LambdaContext
-from tests.conftest import EVENTS, shared_event
+from tests.conftest import EVENTS, need, shared_event
+from tests.servers import reachable
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 SAMPLES = sorted(p.name for p in EVENTS.glob("*.json"))
 
@@ -117,12 +121,14 @@ def closed_port() -> int:
 def run_everything(lambda_env: Any, capsys: Any, monkeypatch: Any) -> tuple[Canaries, str, int]:
     """Run every sample through both stacks; return the canaries, everything that left, the runs."""
     requests = pytest.importorskip("requests")
+    psycopg = pytest.importorskip("psycopg")
+    need(reachable("127.0.0.1", 5432), "PostgreSQL is not listening on 127.0.0.1:5432")
     c = Canaries()
     monkeypatch.setenv("LAMBDA_OBSERVE_LOG_EVENT", "true")
     monkeypatch.setenv("DB_PASSWORD", c("env DB_PASSWORD"))
     monkeypatch.setenv("AWS_SESSION_TOKEN", c("env AWS_SESSION_TOKEN"))
     monkeypatch.setenv("STRIPE_API_KEY", c("env STRIPE_API_KEY"))
-    patch("requests", "sqlite3")
+    patch("requests", "sqlite3", "psycopg")
     log = get_logger("orders")
     store_url = f"redis://default:{c('store URL password')}@127.0.0.1:{closed_port()}/0"
     dsn = f"postgresql://app:{c('DSN password')}@db.internal:5432/orders"
@@ -138,10 +144,23 @@ def run_everything(lambda_env: Any, capsys: Any, monkeypatch: Any) -> tuple[Cana
     def work(event: Any, context: Any) -> Any:
         log.info("connecting to %s", dsn, extra={"config": {"password": c("log extra password")}})
         add_metadata("request", metadata)
+        # How real code leaks the environment: a dump of it, and a DSN built from it in an error.
+        log.debug("environment", extra={"env": dict(os.environ)})
+        log.info("settings loaded", extra={"env": {k: v for k, v in os.environ.items() if k.isupper()}})
+        try:
+            raise ConnectionError(f"cannot reach postgresql://app:{os.environ['DB_PASSWORD']}@db.internal/orders")
+        except ConnectionError:
+            log.exception("database unavailable")
         conn = sqlite3.connect(":memory:")
         conn.execute("CREATE TABLE t (secret TEXT)")
         conn.execute("INSERT INTO t VALUES (?)", (sql_param,))
         conn.close()
+        # A statement that fails on its parameter: the server's error quotes the value back.
+        with psycopg.connect(PG_DSN) as pg:
+            try:
+                pg.execute("SELECT %s::oid", (sql_param,))
+            except psycopg.Error:
+                log.exception("query failed")
         try:
             requests.get(refused, timeout=5)
         except requests.ConnectionError:
@@ -195,10 +214,18 @@ def test_canary_fails_with_redaction_off(lambda_env, capsys, monkeypatch):
         def secret(self, key: object, query: bool = False) -> bool:
             return False
 
+        def error_text(self, exc: BaseException, text: str) -> str:
+            return text
+
+        def sql_error(self, text: str) -> str:
+            return text
+
     off = Off()
     monkeypatch.setattr(redact, "get", lambda: off)
     c, everything, _ = run_everything(lambda_env, capsys, monkeypatch)
     leaked = set(c.found(everything).values())
-    for where in ("URL api_key", "metadata api_key", "exception message", "log extra password", "DSN password"):
-        assert where in leaked, where
+    planted = {where for where in c.where.values() if not where.startswith(".")}  # all but the events'
+    # The Redis store hides its URL's password itself (StoreError), engine or not: its own tests
+    # show that protection; every other planting outside the events leaks with the engine off.
+    assert planted - leaked == {"store URL password"}
     assert any(".Authorization" in w for w in leaked) and any("authorizer" in w for w in leaked)

@@ -3,6 +3,7 @@ read back from stdout and from the real UDP collector."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -145,6 +146,18 @@ EVENT_CASES = {
             e["requestContext"]["authorizer"].update(lambda_={"token": s}),
         ),
     ),
+    "base64 form body": (
+        "apiGatewayProxyEvent.json",
+        lambda e, s: e.update(isBase64Encoded=True, body=base64.b64encode(f"user=ann&password={s}".encode()).decode()),
+    ),
+    "SSM parameter in a JSON body": (
+        "sqsEvent.json",
+        lambda e, s: e["Records"][0].update(body=json.dumps({"Parameter": {"Name": "/app/db_password", "Value": s}})),
+    ),
+    "percent-encoded nested URL": (
+        "apiGatewayProxyV2Event.json",
+        lambda e, s: e.update(rawQueryString="redirect_uri=" + quote(f"https://x/cb?access_token={s}", safe="")),
+    ),
     "X-Amz-Security-Token in a presigned URL": (
         "sqsEvent.json",
         lambda e, s: e["Records"][0].update(
@@ -278,3 +291,73 @@ def test_setup_logging_redact_patterns_apply_to_every_line(capsys):
     logging.getLogger("p").info("x", extra={"ssn": "123-45", "customer": {"ssn": "678-90"}})
     (line,) = lines(capsys)
     assert line["ssn"] == R and line["customer"] == {"ssn": R}
+
+
+STDLIB_KEYS = ["message", "msg", "name", "levelname", "asctime", "exc_info", "stack_info", "args", "taskName"]
+
+
+def test_extra_keys_the_record_already_has_are_kept_not_raised(capsys):
+    """extra= with the record's own attribute names (message, msg, name, levelname, asctime,
+    exc_info, stack_info, args) used to raise KeyError from Logger.makeRecord into the handler;
+    taskName was dropped. Each is now written, under extra_<key> when it collides, for a logger
+    from get_logger, a plain logger created before setup, one created after, and the root."""
+    from lambda_observe import setup_logging
+
+    early = logging.getLogger("redaction.early")
+    setup_logging(force=True)
+    late = logging.getLogger("redaction.late")
+    extra = {key: f"v-{key}" for key in STDLIB_KEYS}
+    with only_our_handler():
+        for logger in (get_logger("redaction.ours"), early, late, logging.getLogger()):
+            logger.info("hello", extra=extra)
+    got = lines(capsys)
+    assert len(got) == 4
+    for line in got:
+        assert line["message"] == "hello" and line["level"] == "INFO"
+        for key in STDLIB_KEYS:
+            assert f"v-{key}" in (line.get(key), line.get(f"extra_{key}")), (key, line)
+        assert line["extra_message"] == "v-message" and line["taskName"] == "v-taskName"
+
+
+@pytest.mark.parametrize("keys", STDLIB_KEYS)
+def test_each_colliding_key_alone(capsys, keys):
+    """One colliding key at a time (the hostile-record suite's shape): one line, value kept."""
+    with only_our_handler():
+        get_logger("redaction.one").warning("w", extra={keys: 123})
+    (line,) = lines(capsys)
+    assert 123 in (line.get(keys), line.get(f"extra_{keys}"))
+
+
+def test_a_dict_message_key_is_the_message(capsys):
+    """log.info({"message": "x", ...}): "x" is the line's message (it used to be "" with the
+    text under extra_message); the other keys stay top-level."""
+    with only_our_handler():
+        get_logger("redaction.dict").info({"message": "x", "order": 7, "token": "DICTSECRET"})
+    (line,) = lines(capsys)
+    assert line["message"] == "x" and line["order"] == 7 and line["token"] == R
+    assert "extra_message" not in line
+
+
+def test_an_argument_whose_str_raises_still_shows_its_type(capsys):
+    """log.error("handler raised %s: %s", exc, exc) with an exception whose __str__ raises: the
+    line names the formatting error and shows each argument (its repr, else its type)."""
+
+    class Boom(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("nope")
+
+    class Opaque:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    with only_our_handler():
+        log = get_logger("redaction.render")
+        log.error("handler raised %s: %s", Boom(), Boom())
+        log.error("value %s", Opaque())
+    first, second = lines(capsys)
+    assert first["message"].startswith("<message could not be rendered: RuntimeError: nope>")
+    assert "handler raised Boom(): Boom()" in first["message"]
+    assert "value <unprintable Opaque>" in second["message"]

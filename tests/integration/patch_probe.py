@@ -190,6 +190,17 @@ def psycopg_calls(spec: dict[str, Any], base: str) -> None:
     conn.close()
 
 
+def psycopg_param_calls(spec: dict[str, Any], base: str) -> None:
+    """A failing statement whose error quotes a parameter's value back (raised, not swallowed)."""
+    import psycopg
+
+    conn = psycopg.connect(spec["pg_dsn"])
+    try:
+        conn.cursor().execute("SELECT %s::oid", (spec["param"],))
+    finally:
+        conn.close()
+
+
 def psycopg2_calls(spec: dict[str, Any], base: str) -> None:
     import psycopg2
 
@@ -232,6 +243,7 @@ ACTIONS = {
     "httpx": httpx_calls,
     "sqlite3": sqlite_calls,
     "psycopg": psycopg_calls,
+    "psycopg_param": psycopg_param_calls,
     "psycopg2": psycopg2_calls,
     "pg8000": pg8000_calls,
     "pymysql": pymysql_calls,

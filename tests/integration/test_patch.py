@@ -151,8 +151,10 @@ def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariad
     # mysql-connector's patcher traces the connection, not each statement: no cause for it
     failed = [d for d in sql if d.get("cause")]
     assert sorted(parents[d["id"]] for d in failed) == sorted(f"do {d}" for d in drivers if d != "mysql")
-    for doc in failed:
-        assert "password=***REDACTED***" in json.dumps(doc["cause"]), doc["cause"]
+    for doc in failed:  # the driver's error quotes the statement: its literals are replaced, or hidden by name
+        message = " ".join(e["message"] for e in doc["cause"]["exceptions"])
+        assert SECRET not in json.dumps(doc["cause"]), doc["cause"]
+        assert "'?'" in message or '"?"' in message or "password=***REDACTED***" in message, message
     kinds = {parents[d["id"]]: d["sql"] for d in sql}
     assert kinds["do psycopg"]["driver_version"] == "Psycopg 3"
     assert kinds["do psycopg2"]["database_type"] == "PostgreSQL"
@@ -182,3 +184,23 @@ def test_patched_calls_outside_lambda_and_with_tracing_off_are_quiet(moto_endpoi
         }
     )
     assert off["docs"] == [] and off["stderr"] == ""
+
+
+def test_a_parameter_value_quoted_back_by_the_driver_is_hidden(postgres, assert_valid):
+    """patch("psycopg"): a statement fails with an error that quotes a parameter's value
+    (``invalid input syntax for type oid: "..."``). The SQL subsegment's cause and the block's
+    cause keep the error with the literal replaced; the value is in no datagram."""
+    param = "CANsqlparamZq9"
+    out = probe(
+        {
+            "patch": ["psycopg"],
+            "do": ["psycopg_param"],
+            "expect_errors": ["InvalidTextRepresentation"],
+            "param": param,
+            **postgres,
+        }
+    )
+    assert_valid(out["docs"])
+    causes = [e["message"] for d in out["docs"] for e in (d.get("cause") or {}).get("exceptions", []) if "message" in e]
+    assert any('invalid input syntax for type oid: "?"' in m for m in causes), causes
+    assert param not in out["raw"]  # fails with the literal replacement off: both causes quote it

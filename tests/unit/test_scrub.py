@@ -74,3 +74,19 @@ def test_password_never_survives(path, password, scheme):
     url = f"{scheme}://user:{password}@host:5432/{path}"
     assert password not in clean_dsn(url)
     assert password not in clean_url(url)
+
+
+def test_matrix_parameters_and_sql_causes():
+    """A secret ;jsessionid= path parameter is hidden in http.request.url; the cause of an SQL
+    subsegment loses the literals its driver quoted back; other causes keep theirs."""
+    assert clean_url("http://h/a;jsessionid=X1?q=1") == "http://h/a;jsessionid=***REDACTED***?q=1"
+    assert clean_url("http://h/a/b?q=1") == "http://h/a/b?q=1"
+    doc = {
+        "name": "db",
+        "sql": {"database_type": "PostgreSQL"},
+        "cause": {"exceptions": [{"id": "1", "message": 'invalid input syntax for type oid: "X1"'}]},
+        "subsegments": [{"name": "x", "cause": {"exceptions": [{"id": "2", "message": "bad 'kept'"}]}}],
+    }
+    scrub(doc)
+    assert doc["cause"]["exceptions"][0]["message"] == 'invalid input syntax for type oid: "?"'
+    assert doc["subsegments"][0]["cause"]["exceptions"][0]["message"] == "bad 'kept'"

@@ -21,7 +21,7 @@ from .. import _invocation, config
 from .. import redact as _redact
 from . import _buffer
 from ._correlation import correlation_id
-from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
+from ._formatter import KEYS, MAX_LINE_BYTES, guard_logger, guard_loggers, make_formatter
 
 __all__ = ["MAX_LINE_BYTES", "append_keys", "get_logger", "setup_logging"]
 
@@ -67,6 +67,7 @@ def setup_logging(
     _Setup.level = _level(level) if isinstance(level, str) else (level or _level(cfg.log_level))
     _redact.configure(redact)
     _redact.get()  # a bad pattern fails here, not in a log call
+    guard_loggers()  # extra={"message": ...} is kept as extra_message instead of raising KeyError
     formatter = make_formatter(service)
     root = logging.getLogger()
     handlers = [h for h in root.handlers if not getattr(h, _MARK, False)]
@@ -131,7 +132,7 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def get_logger(name: str | None = None) -> logging.Logger:
     """A plain :class:`logging.Logger` whose records come out as JSON (sets logging up once)."""
     setup_logging()
-    return logging.getLogger(name)
+    return guard_logger(logging.getLogger(name))
 
 
 class append_keys(contextlib.ContextDecorator):

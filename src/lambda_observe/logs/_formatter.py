@@ -12,7 +12,16 @@ from typing import Any
 from .. import _invocation, _json
 from .. import redact as _redact
 
-__all__ = ["KEYS", "MAX_LINE_BYTES", "PREFIX", "RESERVED_KEYS", "LambdaJsonFormatter", "make_formatter"]
+__all__ = [
+    "KEYS",
+    "MAX_LINE_BYTES",
+    "PREFIX",
+    "RESERVED_KEYS",
+    "LambdaJsonFormatter",
+    "guard_logger",
+    "guard_loggers",
+    "make_formatter",
+]
 
 #: CloudWatch Logs takes events of up to 256 KiB including 26 bytes of overhead.
 MAX_LINE_BYTES = 256 * 1024 - 26 - 512
@@ -21,7 +30,7 @@ KEYS: ContextVar[dict[str, Any]] = ContextVar("lambda_observe_log_keys", default
 
 _RESERVED = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
-    | {"message", "asctime", "taskName", "aws_request_id", "tenant_id"}
+    | {"message", "asctime", "aws_request_id", "tenant_id"}
 )
 #: Keys the formatter writes itself: a user's key of the same name (``extra=``, ``append_keys``,
 #: a dict message) never replaces them; its value is kept under ``PREFIX + key`` instead.
@@ -79,6 +88,9 @@ def _exception(exc_info: Any, text: Any) -> dict[str, Any]:
         stack = "".join(traceback.format_exception(exc_type, exc, tb))
     except Exception as failure:
         stack = f"<traceback could not be rendered: {_render(failure, 'error')}>"
+    if exc is not None and _redact.from_driver(exc):  # a driver's message quotes the statement's values
+        engine = _redact.get()
+        return {"type": name, "message": engine.sql_error(message), "stack": engine.sql_error(stack)}
     return {"type": name, "message": text(message), "stack": text(stack)}
 
 
@@ -97,12 +109,41 @@ def _render(value: object, what: str) -> str:
 
 
 def _message(record: logging.LogRecord) -> str:
-    """The record's message; a placeholder, with the template, when ``msg % args`` or ``str`` fails."""
+    """The record's message; when ``msg % args`` or ``str`` fails, a placeholder naming the error,
+    then the template filled with what each argument can show (its text, else its type)."""
     try:
         return record.getMessage()
     except Exception as exc:
+        problem = f"{_type(exc)}: {_render(exc, 'error')}"
         template = _render(record.msg, "message")[:10_000]
-        return f"<message could not be rendered: {_render(exc, 'error')}> {template}"
+        args = record.args
+        if args:
+            try:
+                if isinstance(args, dict):
+                    template = template % {k: _shown(v) for k, v in args.items()}
+                else:
+                    template = template % tuple(_shown(a) for a in (args if isinstance(args, tuple) else (args,)))
+            except Exception:
+                shown = args.values() if isinstance(args, dict) else args if isinstance(args, tuple) else (args,)
+                template += " [arguments: " + ", ".join(_shown(a) for a in shown)[:10_000] + "]"
+        return f"<message could not be rendered: {problem}> {template}"
+
+
+def _type(value: object) -> str:
+    try:
+        return str(type(value).__name__)
+    except Exception:
+        return "object"
+
+
+def _shown(value: object) -> str:
+    """``str(value)``, else ``repr(value)``, else ``<unprintable TypeName>``; never raises."""
+    for show in (str, repr):
+        try:
+            return show(value)
+        except Exception:
+            pass
+    return f"<unprintable {_type(value)}>"
 
 
 def _base() -> type[logging.Formatter]:
@@ -148,7 +189,11 @@ class LambdaJsonFormatter:
         text = redactor.text
         log_data["timestamp"] = _timestamp(record.created)
         log_data["level"] = record.levelname
-        log_data["message"] = text(record.message) if isinstance(record.message, str) else record.message
+        message: Any = record.message
+        if isinstance(record.msg, dict) and message == "" and "message" in message_dict:
+            message = message_dict.pop("message")  # a dict message: its "message" key is the message
+            message = message if isinstance(message, str) else _render(message, "message")
+        log_data["message"] = text(message) if isinstance(message, str) else message
         log_data["logger"] = record.name
         log_data["location"] = f"{record.module}.{record.funcName}:{record.lineno}"
         log_data["service"] = self.service or (inv.service if inv is not None else None) or _default_service()
@@ -218,6 +263,60 @@ class LambdaJsonFormatter:
                 "msg_template": _redact.get().text(_render(getattr(record, "msg", ""), "message")[:10_000]),
             }
             return json.dumps(fallback, separators=(",", ":")) + self.terminator
+
+
+_NOT_EXTRA = frozenset({"message", "asctime"})
+
+
+def _make_record(
+    self: logging.Logger,
+    name: str,
+    level: int,
+    fn: str,
+    lno: int,
+    msg: object,
+    args: Any,
+    exc_info: Any,
+    func: str | None = None,
+    extra: Any = None,
+    sinfo: str | None = None,
+) -> logging.LogRecord:
+    """``Logger.makeRecord``, except that an ``extra`` key the record already has (``message``,
+    ``name``, ``levelname``...) is kept as ``extra_<key>`` instead of raising ``KeyError``."""
+    record = logging.getLogRecordFactory()(name, level, fn, lno, msg, args, exc_info, func, sinfo)
+    if extra is not None:
+        attrs = record.__dict__
+        for key in extra:
+            target = key
+            while target in _NOT_EXTRA or target in attrs:
+                target = PREFIX + str(target)
+            attrs[target] = extra[key]
+    return record
+
+
+class GuardedLogger(logging.Logger):
+    """A :class:`logging.Logger` whose ``extra=`` keys never collide with the record's own."""
+
+    makeRecord = _make_record
+
+
+def guard_logger(logger: logging.Logger) -> logging.Logger:
+    """Make ``logger`` keep colliding ``extra=`` keys as ``extra_<key>``: when its class uses the
+    standard ``makeRecord`` (a subclass with its own is left alone); returns ``logger``."""
+    if getattr(type(logger), "makeRecord", None) is logging.Logger.makeRecord and "makeRecord" not in vars(logger):
+        logger.makeRecord = _make_record.__get__(logger)  # type: ignore[method-assign]
+    return logger
+
+
+def guard_loggers() -> None:
+    """Guard the root logger and every logger that exists now, and make loggers created from now
+    on :class:`GuardedLogger` (when the logger class is still the standard one)."""
+    guard_logger(logging.getLogger())
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            guard_logger(logger)
+    if logging.getLoggerClass() is logging.Logger:
+        logging.setLoggerClass(GuardedLogger)
 
 
 def _merge(log_data: dict[str, Any], user: dict[str, Any]) -> None:

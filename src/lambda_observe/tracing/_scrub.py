@@ -29,9 +29,11 @@ def clean_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return redact.get().text(url)[:250]
-    query = redact.get().text(f"?{parts.query}")[1:] if parts.query else ""
-    netloc = redact.get().text(f"{parts.scheme}://{parts.netloc}")[len(parts.scheme) + 3 :]
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))[:250]
+    engine = redact.get()
+    query = engine.text(f"?{parts.query}")[1:] if parts.query else ""
+    netloc = engine.text(f"{parts.scheme}://{parts.netloc}")[len(parts.scheme) + 3 :]
+    path = engine.text(parts.path) if ";" in parts.path or "=" in parts.path else parts.path  # ;jsessionid=...
+    return urlunsplit((parts.scheme, netloc, path, query, ""))[:250]
 
 
 def clean_dsn(text: str) -> str:
@@ -58,9 +60,11 @@ def scrub(doc: dict[str, Any]) -> dict[str, Any]:
                 sql[key] = engine.text(value)
     cause = doc.get("cause")
     if isinstance(cause, dict):
+        # The error of an SQL call quotes the statement's values (parameters included): hide them.
+        message = engine.sql_error if isinstance(sql, dict) else engine.text
         for entry in cause.get("exceptions") or ():
             if isinstance(entry, dict) and isinstance(entry.get("message"), str):
-                entry["message"] = engine.text(entry["message"])
+                entry["message"] = message(entry["message"])
     metadata = doc.get("metadata")
     if isinstance(metadata, dict):
         doc["metadata"] = engine(metadata)

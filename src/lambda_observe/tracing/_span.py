@@ -223,4 +223,4 @@ def _message(exc: BaseException) -> str:
         text = str(exc)
     except Exception:
         return f"<unprintable {type(exc).__name__}>"
-    return redact.get().text(text[:8192])[:4096]
+    return redact.get().error_text(exc, text[:8192])[:4096]
