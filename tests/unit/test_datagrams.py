@@ -98,10 +98,67 @@ def test_drops_are_counted_and_reported(daemon, caplog, monkeypatch):
             monkeypatch.setattr(_emitter, "DROP_WARNING_INTERVAL", 0.0)
             emitter.send_payload(too_big)
             said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-        assert len(said) == 2 and "3 since the last warning" in said[1] and "4 in all" in said[1], said
+        assert len(said) == 2 and "3 trace datagram(s) carrying 3 subsegment(s)" in said[1], said
+        assert "4 datagram(s), 4 subsegment(s) in all" in said[1], said
         assert testing.dropped_documents() == 4
     finally:
         emitter.close()
+
+
+class RefusingSocket:
+    """Stands in for the emitter's socket: every sendto fails as a full send buffer does."""
+
+    def sendto(self, data: bytes, address: Any) -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    def close(self) -> None:
+        pass
+
+
+def test_every_drop_of_an_invocation_is_reported_at_its_end(lambda_env, caplog):
+    """An invocation whose 71 datagrams (101 subsegments) are all refused gives one WARNING at its end
+    with both counts; the clean invocations after it give none, and nothing waits for a later drop."""
+    from lambda_observe import subsegment, testing, traced
+    from lambda_observe.testing import LambdaContext
+    from lambda_observe.tracing import _state
+
+    @traced
+    def handler(event, context):
+        for n in range(100):
+            with subsegment(f"s{n}"):
+                pass
+        return "ok"
+
+    emitter = _state.backend().emitter  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="lambda_observe"):
+        emitter._socket = RefusingSocket()
+        try:
+            assert handler({}, LambdaContext()) == "ok"
+        finally:
+            emitter._socket = None
+        for _ in range(3):
+            assert handler({}, LambdaContext()) == "ok"
+    said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    # 30 children ride in the handler's document; the 70 others go alone: 71 datagrams, 101 subsegments
+    assert testing.dropped_documents() == 71
+    assert emitter.dropped_subsegments == 101
+    assert len(said) == 1, said
+    assert "71 trace datagram(s) carrying 101 subsegment(s)" in said[0], said
+    assert "Resource temporarily unavailable" in said[0]
+    assert len(lambda_env.documents(3 * 101)) == 3 * 101  # the clean invocations arrived whole
+
+
+def test_a_dropped_nested_document_counts_its_subsegments(daemon):
+    """A refused datagram that carries a parent and its nested children counts every one of them."""
+    emitter = UDPEmitter(daemon.address)
+    emitter._socket = RefusingSocket()  # type: ignore[assignment]
+    root = Root(TRACE, "c" * 16)
+    backend = XRayBackend(emitter)
+    parent = backend.start("parent", root)
+    for n in range(5):
+        backend.finish(backend.start(f"child{n}", parent))
+    backend.send(parent.to_dict())
+    assert emitter.dropped == 1 and emitter.dropped_subsegments == 6
 
 
 class CountingEncoder:
