@@ -99,10 +99,7 @@ def _warn_timeout(inv: Invocation, root: Any) -> None:
             tree = open_tree(opened)
         except RecursionError:
             tree = ", ".join(str(n) for n in names)
-        message = (
-            f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; "
-            f"still open: {tree}"
-        )
+        message = f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; still open: {tree}"
         _LOG.warning(message, extra={"open_subsegments": names, "remaining_ms": round(remaining or 0.0)})
         if opened:
             from .tracing import _state

@@ -257,3 +257,18 @@ def test_any_tree_is_packed_once_within_the_limit(xray_validator, shape):
             assert nested_in is None or nested_in == node["parent_id"]
             stack.extend((child, node["id"]) for child in node.get("subsegments", []))
     assert sorted(seen) == sorted(true_parent)
+
+
+@pytest.mark.parametrize("address", ["no-such-host.invalid:2000", "not an address"])
+def test_a_bad_daemon_address_warning_names_the_variable_and_value(caplog, address):
+    """An unresolvable (or malformed) daemon address is reported naming AWS_XRAY_DAEMON_ADDRESS and
+    its value; nothing is sent and nothing raises."""
+    from lambda_observe import _warn
+
+    _warn.forget()
+    with caplog.at_level(logging.WARNING, logger="lambda_observe"):
+        emitter = UDPEmitter(address)
+    said = [r.getMessage() for r in caplog.records if "will not be sent" in r.getMessage()]
+    assert len(said) == 1 and f"AWS_XRAY_DAEMON_ADDRESS={address!r}" in said[0], said
+    assert emitter.address is None
+    emitter.send({"name": "x", "id": "a" * 16, "start_time": 1.0, "end_time": 2.0, "trace_id": TRACE})

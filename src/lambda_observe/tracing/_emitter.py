@@ -185,7 +185,7 @@ def _count(doc: Any) -> int:
 
 
 def pack_counted(doc: dict[str, Any]) -> list[tuple[bytes, int]]:
-    """``doc`` as (payload, entities in it) pairs; each payload fits one datagram, children before parents. that each fit one datagram, children before parents.
+    """``doc`` as (payload, entities in it) pairs; each payload fits one datagram, children first.
 
     A shallow trace is first encoded whole; if that fits, it is the one payload. Otherwise each
     entity's own fields are encoded once; nested documents are assembled from those
