@@ -149,6 +149,16 @@ def test_the_name_characters_are_the_schemas(xray_validator):
     from lambda_observe.tracing._xray_names import NAME_CLASS
 
     assert xray_validator.schema["properties"]["name"]["pattern"] == f"^[{NAME_CLASS}]{{1,200}}$"
+    # the ASCII fast path allows exactly what the pattern allows
+    import re
+
+    from lambda_observe.tracing._span import clean_name
+
+    pattern = re.compile(xray_validator.schema["properties"]["name"]["pattern"])
+    for code in range(128):
+        char = chr(code)
+        expected = char if pattern.search(char) and char != "\n" else "_"
+        assert clean_name(f"a{char}") == f"a{expected}", repr(char)
 
 
 @settings(max_examples=300, deadline=None)

@@ -38,6 +38,9 @@ def new_id() -> str:
 
 
 _NAMES: dict[str, str] = {}
+_NAME_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/%&#=+-@")
+#: The ASCII characters the schema's name pattern refuses, each to ``_`` (a test checks it against the pattern).
+_ASCII_NAME = {c: "_" for c in range(128) if chr(c) not in _NAME_ASCII}
 
 
 def clean_name(name: object) -> str:
@@ -46,9 +49,13 @@ def clean_name(name: object) -> str:
     text = name if isinstance(name, str) else str(name)
     cleaned = _NAMES.get(text)
     if cleaned is None:
-        from ._xray_names import bad_characters
+        head = text[:200]
+        if head.isascii():  # the usual name: no need for the schema's whole character class
+            cleaned = head.translate(_ASCII_NAME) or "unnamed"
+        else:
+            from ._xray_names import bad_characters
 
-        cleaned = bad_characters().sub("_", text[:200]) or "unnamed"
+            cleaned = bad_characters().sub("_", head) or "unnamed"
         if len(_NAMES) < 4096:  # names are few in practice; do not grow without bound
             _NAMES[text] = cleaned
     return cleaned
