@@ -149,7 +149,8 @@ def test_every_drop_of_an_invocation_is_reported_at_its_end(lambda_env, caplog):
 
 
 def test_a_dropped_nested_document_counts_its_subsegments(daemon):
-    """A refused datagram that carries a parent and its nested children counts every one of them."""
+    """A refused datagram that carries a parent and its nested children counts every one of them,
+    for a shallow trace (encoded whole) and a deep one (assembled per entity)."""
     emitter = UDPEmitter(daemon.address)
     emitter._socket = RefusingSocket()  # type: ignore[assignment]
     root = Root(TRACE, "c" * 16)
@@ -159,6 +160,16 @@ def test_a_dropped_nested_document_counts_its_subsegments(daemon):
         backend.finish(backend.start(f"child{n}", parent))
     backend.send(parent.to_dict())
     assert emitter.dropped == 1 and emitter.dropped_subsegments == 6
+
+    # deeper than the one-piece encoding goes: the per-entity assembly counts what it nests, too
+    top = backend.start("top", root)
+    spans = [top]
+    for n in range(12):
+        spans.append(backend.start(f"level{n}", spans[-1]))
+    for span in reversed(spans[1:]):
+        backend.finish(span)
+    backend.send(top.to_dict())
+    assert emitter.dropped == 2 and emitter.dropped_subsegments == 6 + 13
 
 
 class CountingEncoder:
