@@ -18,7 +18,12 @@ class HandlerNotFoundError(ValueError):
 
 
 def _split(spec: str, source: str) -> tuple[str, str, Path | None]:
-    """(module name, function name, directory to put on sys.path)."""
+    """(module name, function name, directory to put on sys.path).
+
+    A file inside a package (its directory has ``__init__.py``, and so on upwards) is imported as
+    that package's module (``pkg/sub/app.py`` is ``pkg.sub.app``, from the directory holding
+    ``pkg``), so its relative imports work as they do with ``pkg/sub/app.handler``.
+    """
     if ":" in spec:  # a file path: examples/orders/app.py:handler
         path_text, _, func = spec.rpartition(":")
         path = Path(path_text)
@@ -26,7 +31,13 @@ def _split(spec: str, source: str) -> tuple[str, str, Path | None]:
             raise HandlerNotFoundError(f"{source}={spec!r}: expected 'path/to/file.py:function'")
         if not path.is_file():
             raise HandlerNotFoundError(f"{source}={spec!r}: no file {path_text!r}")
-        return path.stem, func, path.resolve().parent
+        path = path.resolve()
+        parts = [path.stem]
+        directory = path.parent
+        while (directory / "__init__.py").is_file() and directory.parent != directory and directory.name.isidentifier():
+            parts.insert(0, directory.name)
+            directory = directory.parent
+        return ".".join(parts), func, directory
     module, dot, func = spec.rpartition(".")
     if not dot or not module or not func:
         raise HandlerNotFoundError(f"{source}={spec!r}: expected 'module.function' (e.g. 'app.handler')")
@@ -86,16 +97,20 @@ def load_handler(spec: str, root: str | None = None, source: str = "handler") ->
     base = str(directory) if directory else (root or os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
     if base not in sys.path:
         sys.path.insert(0, base)
-    if directory is not None:
+    if directory is not None and "." not in module_name:  # a top-level file: its own module if the name is taken
         module_name = _name_for_file(module_name, directory / f"{module_name}.py")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):  # the handler's own module
             raise HandlerNotFoundError(
                 f"{source}={spec!r}: module {module_name!r} was not found under {base!r}"
             ) from None
-        raise
+        raise HandlerNotFoundError(  # the module is there; something it imports is not
+            f"{source}={spec!r}: module {module_name!r} was found, but importing it failed: "
+            f"no module named {missing!r} (a dependency missing from the package?)"
+        ) from exc
     handler = getattr(module, func_name, None)
     if handler is None:
         raise HandlerNotFoundError(f"{source}={spec!r}: module {module_name!r} has no attribute {func_name!r}")

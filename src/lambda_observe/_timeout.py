@@ -9,13 +9,25 @@ Lambda runtime calls the handler) this is a ``SIGALRM`` interval timer: no threa
 Elsewhere, a ``threading.Timer`` that is cancelled when the invocation ends. Nothing outlives
 its invocation.
 
+The warning runs in a copy of the invocation's context taken when it was armed, so its log line
+carries the request id, trace id and cold start wherever it fires.
+
 There is one alarm per process, as Lambda runs one invocation per process; the lifecycle does
 not arm one for an invocation that overlaps another (see :mod:`lambda_observe._handler`).
+
+The ``SIGALRM`` timer is shared with the handler's own code. A SIGALRM handler installed before
+the invocation is never replaced (the thread timer is used instead). If the handler arms its own
+timer (``signal.alarm``, ``setitimer``), that replaces ours: no warning for that invocation, and
+the handler's timer is left alone when the invocation ends (only a pending timer that is ours is
+cancelled). If the handler installs its own SIGALRM handler and leaves our timer pending, our
+timer is cancelled when the invocation ends, but if it comes due before that, it is delivered to
+the handler's SIGALRM handler: a limit of one timer per process.
 """
 
 from __future__ import annotations
 
 import _signal  # the C module: getsignal without the enum conversion (measured: 0.07 µs vs 4.5 µs)
+import contextvars
 import logging
 import signal
 import threading
@@ -30,7 +42,11 @@ from ._invocation import Invocation
 __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
-_ARMED: list[tuple[Invocation, Any]] = []
+_ARMED: list[tuple[Invocation, Any, contextvars.Context]] = []
+#: When our interval timer is due (time.monotonic()), while it is armed: disarm cancels only that one.
+_DUE: list[float] = []
+#: How far the interval timer left may differ from ours and still be ours (clock reads, rounding).
+_SAME_TIMER = 0.02
 # Held by a timer thread for the whole warning: disarm waits for it, so the handler's final
 # documents are always sent after the in-progress ones (X-Ray keeps the last document of an id).
 _FIRING = threading.Lock()
@@ -38,18 +54,52 @@ _FIRING = threading.Lock()
 
 def _fire() -> None:
     try:
-        inv, root = _ARMED.pop()
+        inv, root, ctx = _ARMED.pop()
     except IndexError:  # disarmed meanwhile
         return
+    try:  # in the invocation's own context: the warning carries its request id, trace id, cold start
+        ctx.run(_warn_timeout, inv, root)
+    except Exception:  # the warning is best effort; never disturb the handler
+        pass
+
+
+def open_tree(opened: list[Any]) -> str:
+    """The open spans as a tree: a child after its parent with ``>``, siblings (concurrent tasks,
+    threads) side by side in brackets: ``## handler > [a > x, b]``."""
+    ids = {id(s) for s in opened}
+    kids: dict[int, list[Any]] = {}
+    tops: list[Any] = []
+    for span in opened:  # ``opened`` is sorted by start time: children keep their order
+        parent = getattr(span, "parent", None)
+        if parent is not None and id(parent) in ids:
+            kids.setdefault(id(parent), []).append(span)
+        else:
+            tops.append(span)
+
+    def render(spans: list[Any]) -> str:
+        parts = []
+        for span in spans:
+            text = str(getattr(span, "name", "?"))
+            below = kids.get(id(span))
+            if below:
+                text += " > " + render(below)
+            parts.append(text)
+        return parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+
+    return render(tops) if tops else "nothing traced"  # very deep nesting: RecursionError, see the caller
+
+
+def _warn_timeout(inv: Invocation, root: Any) -> None:
     try:
         opened = sorted(root.open.values(), key=lambda s: s.start_time) if root is not None else []
         names = [getattr(s, "name", "?") for s in opened]
         before_timeout_warning(inv)  # buffered logs and metrics first, then the warning
         remaining = inv.remaining_ms()
-        message = (
-            f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; "
-            f"still open: {' > '.join(names) if names else 'nothing traced'}"
-        )
+        try:
+            tree = open_tree(opened)
+        except RecursionError:
+            tree = ", ".join(str(n) for n in names)
+        message = f"invocation {inv.request_id or '-'} is {remaining:.0f} ms from its deadline; still open: {tree}"
         _LOG.warning(message, extra={"open_subsegments": names, "remaining_ms": round(remaining or 0.0)})
         if opened:
             from .tracing import _state
@@ -79,13 +129,14 @@ def arm(inv: Invocation, root: Any) -> Any:
     if margin <= 0 or inv.deadline is None:
         return None
     delay = max(inv.deadline - time.time() - margin / 1000.0, 0.001)
-    _ARMED[:] = [(inv, root)]
+    _ARMED[:] = [(inv, root, contextvars.copy_context())]
     if threading.get_ident() == threading.main_thread().ident:
         try:
             previous = _signal.getsignal(signal.SIGALRM)
             if previous is _on_alarm or previous in _FREE:  # never take over the user's own SIGALRM handler
                 if previous is not _on_alarm:
                     signal.signal(signal.SIGALRM, _on_alarm)
+                _DUE[:] = [time.monotonic() + delay]
                 signal.setitimer(signal.ITIMER_REAL, delay)
                 return "signal"
         except (ValueError, OSError, AttributeError):
@@ -96,14 +147,29 @@ def arm(inv: Invocation, root: Any) -> Any:
     return timer
 
 
+def _ours(due: float) -> bool:
+    """Whether the pending interval timer is the one we armed to be due at ``due``.
+
+    The handler may have armed its own (``signal.alarm``, ``setitimer``: there is one per process,
+    so it replaced ours): then it is not ours to cancel. If it installed its own SIGALRM handler
+    and left our timer pending, ours is cancelled, so it never fires into theirs later.
+    """
+    value, interval = signal.getitimer(signal.ITIMER_REAL)
+    if value <= 0:  # fired, or cancelled by the handler: nothing to do
+        return False
+    return interval == 0 and abs(value - (due - time.monotonic())) <= _SAME_TIMER
+
+
 def disarm(handle: Any) -> None:
     """Stop watching; the invocation ended in time (or ended anyway)."""
     if handle is None:
         return
     if handle == "signal":
         _ARMED.clear()
+        due = _DUE.pop() if _DUE else None
         try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if due is not None and _ours(due):
+                signal.setitimer(signal.ITIMER_REAL, 0)
         except (ValueError, OSError):
             pass
     else:

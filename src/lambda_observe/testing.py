@@ -64,7 +64,7 @@ def reset() -> None:
 def dropped_documents() -> int:
     """Trace documents this process could not send to the daemon (0 when tracing sends over no UDP).
 
-    Each drop is also logged at WARNING (at most once a minute, with the count since the last one).
+    Each invocation that had drops logs one WARNING at its end, with the datagrams and subsegments lost.
     """
     from .tracing import _state
 

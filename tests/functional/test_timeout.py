@@ -156,3 +156,175 @@ def test_overlapping_invocations_do_not_cross_wire(lambda_env, warnings_seen, as
     names = {d["name"] for d in docs}
     assert "second work" not in names, "the overlapping invocation was traced under another one's header"
     assert "waiting for the warning" in names
+
+
+class JsonLines(logging.Handler):
+    """Formats the library's WARNINGs with its JSON formatter, in the thread that logs them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        from lambda_observe.logs._formatter import LambdaJsonFormatter
+
+        self.setFormatter(LambdaJsonFormatter())
+        self.lines: list[dict[str, Any]] = []
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import json
+
+        self.lines.append(json.loads(self.format(record)))
+        if "from its deadline" in record.getMessage():
+            self.event.set()
+
+
+def test_warning_on_the_timer_thread_carries_the_invocation_keys(lambda_env):
+    """A handler run off the main thread gets its warning from a timer thread: the JSON line still
+    has the invocation's request id, trace id and cold start (it runs in the invocation's context)."""
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
+    lines = JsonLines()
+    logger = logging.getLogger("lambda_observe")
+    logger.addHandler(lines)
+
+    @traced(logs=False)
+    def handler(event, context):
+        assert threading.current_thread() is not threading.main_thread()
+        return lines.event.wait(10)
+
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(handler({}, LambdaContext(timeout_s=2.3, aws_request_id="req-timer")))
+    )
+    try:
+        worker.start()
+        worker.join(15)
+    finally:
+        logger.removeHandler(lines)
+    assert results == [True], "the timeout warning never fired"
+    (line,) = [x for x in lines.lines if "from its deadline" in x["message"]]
+    assert line["function_request_id"] == "req-timer"
+    assert line["cold_start"] is True
+    assert line["xray_trace_id"].startswith("1-")
+
+
+def test_concurrent_siblings_are_not_shown_as_a_path(lambda_env, warnings_seen):
+    """Open spans of concurrent asyncio tasks are siblings in the warning, not one path."""
+    import asyncio
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
+
+    async def task(name: str) -> None:
+        with subsegment(name):
+            await asyncio.sleep(0.6)
+
+    @traced
+    async def handler(event, context):
+        with subsegment("fan out"):
+            await asyncio.gather(task("task1"), task("task2"))
+        return "ok"
+
+    assert handler({}, LambdaContext(timeout_s=2.3)) == "ok"
+    (message,) = [m for m in warnings_seen.messages if "from its deadline" in m]
+    assert "still open: ## handler > fan out > [task1, task2]" in message, message
+
+
+@pytest.fixture
+def free_sigalrm():
+    """SIGALRM at its default, as under Lambda (pytest-timeout holds it during tests, which sends
+    the library to its thread timer): its handler and timer are put back afterwards."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGALRM)
+    timer = signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        if timer[0] > 0:
+            signal.setitimer(signal.ITIMER_REAL, *timer)
+
+
+def test_the_warning_uses_the_signal_timer_in_the_main_thread(lambda_env, warnings_seen, free_sigalrm):
+    """With SIGALRM free, the warning comes from our SIGALRM timer in the main thread, and the timer
+    is cancelled when the invocation ends in time."""
+    import signal
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
+
+    @traced
+    def handler(event, context):
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0, "no signal timer armed"
+        return warnings_seen.event.wait(10)
+
+    assert handler({}, LambdaContext(timeout_s=2.3)) is True
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0
+
+    @traced
+    def quick(event, context):
+        return "ok"
+
+    assert quick({}, LambdaContext(timeout_s=60)) == "ok"
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0, "a timer outlived its invocation"
+
+
+def test_a_users_own_sigalrm_handler_and_timer_are_left_alone(lambda_env, warnings_seen, free_sigalrm):
+    """A handler that installs its own SIGALRM handler and arms its own interval timer during the
+    invocation: our timer never fires into the user's handler, and the user's timer survives the
+    end of the invocation (only a timer that is ours is cancelled)."""
+    import signal
+    import time
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
+    calls: list[int] = []
+
+    def mine(signum, frame):
+        calls.append(signum)
+
+    previous = signal.getsignal(signal.SIGALRM)
+
+    @traced
+    def handler(event, context):
+        signal.signal(signal.SIGALRM, mine)
+        signal.setitimer(signal.ITIMER_REAL, 30.0)  # the user's own timer, far away
+        time.sleep(0.6)  # past the moment our warning was due (0.3 s)
+        return "ok"
+
+    try:
+        assert handler({}, LambdaContext(timeout_s=2.3)) == "ok"
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25.0 < remaining <= 30.0, f"the user's timer was cancelled: {remaining}"
+        assert calls == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not [m for m in warnings_seen.messages if "from its deadline" in m]  # replaced: no warning (documented)
+
+
+def test_our_pending_timer_is_cancelled_when_the_user_took_the_signal(lambda_env, warnings_seen, free_sigalrm):
+    """A handler that installs its own SIGALRM handler and arms nothing: our pending timer is ours,
+    so it is cancelled at the end and never fires into the user's handler afterwards."""
+    import signal
+    import time
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "500")
+    calls: list[int] = []
+
+    def mine(signum, frame):
+        calls.append(signum)
+
+    previous = signal.getsignal(signal.SIGALRM)
+
+    @traced
+    def handler(event, context):
+        signal.signal(signal.SIGALRM, mine)
+        return "ok"
+
+    try:
+        assert handler({}, LambdaContext(timeout_s=1.0)) == "ok"  # our timer due in 0.5 s
+        assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0
+        time.sleep(0.7)
+        assert calls == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lambda_observe import add_metadata, annotate, capture, is_cold_start, propagate, subsegment, traced
@@ -106,6 +106,78 @@ def test_exception_is_recorded_and_reraised_unchanged(lambda_env, assert_valid):
     assert exc["type"] == "KeyError" and "missing" in exc["message"]
     assert exc["stack"][0]["label"] == "handler"
     assert top["cause"] == exc["id"]  # the parent refers to the recorded exception
+
+
+NOT_FOUND = LookupError("order not found")  # one instance, raised by every invocation (module level)
+
+
+def test_an_exception_raised_again_is_described_in_full_each_invocation(lambda_env, assert_valid):
+    """A module-level exception instance raised in two invocations: each trace carries its full
+    cause (type, message, stack), the handler's subsegment refers to its own trace's id, and the
+    exception object is left as it was (no attribute added; a pickle round trip adds nothing)."""
+    import pickle
+
+    before = dict(vars(NOT_FOUND))
+
+    @traced
+    def handler(event, context):
+        with subsegment("lookup"):
+            raise NOT_FOUND
+
+    causes = []
+    for _ in range(2):
+        with pytest.raises(LookupError) as caught:
+            handler({}, LambdaContext())
+        assert caught.value is NOT_FOUND
+        docs = by_name(lambda_env.documents(2))
+        lambda_env.collector.clear()
+        assert_valid(list(docs.values()))
+        cause = docs["lookup"]["cause"]
+        assert isinstance(cause, dict), cause
+        (entry,) = cause["exceptions"]
+        assert entry["type"] == "LookupError" and "order not found" in entry["message"] and entry["stack"]
+        assert docs["## handler"]["cause"] == entry["id"]
+        causes.append(entry["id"])
+    assert causes[0] != causes[1]
+    assert vars(NOT_FOUND) == before
+    again = pickle.loads(pickle.dumps(NOT_FOUND))
+    assert vars(again) == before and again.args == NOT_FOUND.args
+
+
+def test_the_name_characters_are_the_schemas(xray_validator):
+    """The characters clean_name allows are exactly the character class of the schema's name pattern."""
+    from lambda_observe.tracing._xray_names import NAME_CLASS
+
+    assert xray_validator.schema["properties"]["name"]["pattern"] == f"^[{NAME_CLASS}]{{1,200}}$"
+    # the ASCII fast path allows exactly what the pattern allows
+    import re
+
+    from lambda_observe.tracing._span import clean_name
+
+    pattern = re.compile(xray_validator.schema["properties"]["name"]["pattern"])
+    for code in range(128):
+        char = chr(code)
+        expected = char if pattern.search(char) and char != "\n" else "_"
+        assert clean_name(f"a{char}") == f"a{expected}", repr(char)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(min_size=0, max_size=250))
+@example(name="\u0860x")
+@example(name="\u9fd6")
+@example(name="\u1c80")
+@example(name="\U0001d400bc")
+@example(name="a\n")
+def test_any_subsegment_name_gives_a_valid_document(xray_validator, name):
+    """Whatever str a subsegment is named, its document validates against the X-Ray schema."""
+    from lambda_observe.tracing._span import Root, Span
+
+    root = Root("1-5759e988-bd862e3fe1be46a994272793", "a" * 16)
+    span = Span(name, root, root)
+    span.close()
+    doc = span.to_dict()
+    errors = [e.message for e in xray_validator.iter_errors(doc)]
+    assert not errors, (name, doc["name"], errors)
 
 
 def test_response_metadata_and_switch(lambda_env, monkeypatch):

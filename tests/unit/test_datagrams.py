@@ -98,10 +98,78 @@ def test_drops_are_counted_and_reported(daemon, caplog, monkeypatch):
             monkeypatch.setattr(_emitter, "DROP_WARNING_INTERVAL", 0.0)
             emitter.send_payload(too_big)
             said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-        assert len(said) == 2 and "3 since the last warning" in said[1] and "4 in all" in said[1], said
+        assert len(said) == 2 and "3 trace datagram(s) carrying 3 subsegment(s)" in said[1], said
+        assert "4 datagram(s), 4 subsegment(s) in all" in said[1], said
         assert testing.dropped_documents() == 4
     finally:
         emitter.close()
+
+
+class RefusingSocket:
+    """Stands in for the emitter's socket: every sendto fails as a full send buffer does."""
+
+    def sendto(self, data: bytes, address: Any) -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    def close(self) -> None:
+        pass
+
+
+def test_every_drop_of_an_invocation_is_reported_at_its_end(lambda_env, caplog):
+    """An invocation whose 71 datagrams (101 subsegments) are all refused gives one WARNING at its end
+    with both counts; the clean invocations after it give none, and nothing waits for a later drop."""
+    from lambda_observe import subsegment, testing, traced
+    from lambda_observe.testing import LambdaContext
+    from lambda_observe.tracing import _state
+
+    @traced
+    def handler(event, context):
+        for n in range(100):
+            with subsegment(f"s{n}"):
+                pass
+        return "ok"
+
+    emitter = _state.backend().emitter  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="lambda_observe"):
+        emitter._socket = RefusingSocket()
+        try:
+            assert handler({}, LambdaContext()) == "ok"
+        finally:
+            emitter._socket = None
+        for _ in range(3):
+            assert handler({}, LambdaContext()) == "ok"
+    said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    # 30 children ride in the handler's document; the 70 others go alone: 71 datagrams, 101 subsegments
+    assert testing.dropped_documents() == 71
+    assert emitter.dropped_subsegments == 101
+    assert len(said) == 1, said
+    assert "71 trace datagram(s) carrying 101 subsegment(s)" in said[0], said
+    assert "Resource temporarily unavailable" in said[0]
+    assert len(lambda_env.documents(3 * 101)) == 3 * 101  # the clean invocations arrived whole
+
+
+def test_a_dropped_nested_document_counts_its_subsegments(daemon):
+    """A refused datagram that carries a parent and its nested children counts every one of them,
+    for a shallow trace (encoded whole) and a deep one (assembled per entity)."""
+    emitter = UDPEmitter(daemon.address)
+    emitter._socket = RefusingSocket()  # type: ignore[assignment]
+    root = Root(TRACE, "c" * 16)
+    backend = XRayBackend(emitter)
+    parent = backend.start("parent", root)
+    for n in range(5):
+        backend.finish(backend.start(f"child{n}", parent))
+    backend.send(parent.to_dict())
+    assert emitter.dropped == 1 and emitter.dropped_subsegments == 6
+
+    # deeper than the one-piece encoding goes: the per-entity assembly counts what it nests, too
+    top = backend.start("top", root)
+    spans = [top]
+    for n in range(12):
+        spans.append(backend.start(f"level{n}", spans[-1]))
+    for span in reversed(spans[1:]):
+        backend.finish(span)
+    backend.send(top.to_dict())
+    assert emitter.dropped == 2 and emitter.dropped_subsegments == 6 + 13
 
 
 class CountingEncoder:
@@ -200,3 +268,18 @@ def test_any_tree_is_packed_once_within_the_limit(xray_validator, shape):
             assert nested_in is None or nested_in == node["parent_id"]
             stack.extend((child, node["id"]) for child in node.get("subsegments", []))
     assert sorted(seen) == sorted(true_parent)
+
+
+@pytest.mark.parametrize("address", ["no-such-host.invalid:2000", "not an address"])
+def test_a_bad_daemon_address_warning_names_the_variable_and_value(caplog, address):
+    """An unresolvable (or malformed) daemon address is reported naming AWS_XRAY_DAEMON_ADDRESS and
+    its value; nothing is sent and nothing raises."""
+    from lambda_observe import _warn
+
+    _warn.forget()
+    with caplog.at_level(logging.WARNING, logger="lambda_observe"):
+        emitter = UDPEmitter(address)
+    said = [r.getMessage() for r in caplog.records if "will not be sent" in r.getMessage()]
+    assert len(said) == 1 and f"AWS_XRAY_DAEMON_ADDRESS={address!r}" in said[0], said
+    assert emitter.address is None
+    emitter.send({"name": "x", "id": "a" * 16, "start_time": 1.0, "end_time": 2.0, "trace_id": TRACE})

@@ -66,7 +66,9 @@ class Sent(UDPEmitter):
         self.docs: list[dict] = []
         self.payloads: list[bytes] = []
 
-    def send_payload(self, payload: bytes) -> None:  # each datagram's document, as split by the emitter
+    def send_payload(
+        self, payload: bytes, entities: int = 1
+    ) -> None:  # each datagram's document, as split by the emitter
         self.payloads.append(payload)
         self.docs.append(json.loads(payload))
 

@@ -61,3 +61,46 @@ def test_each_path_loads_its_own_module(tmp_path, monkeypatch):
     finally:
         for key in [k for k in sys.modules if (k == "app" or k.startswith("app_")) and k not in saved]:
             del sys.modules[key]
+
+
+@pytest.fixture
+def clean_modules(monkeypatch):
+    """sys.path and sys.modules as they were, after the test (the loader adds to both)."""
+    import sys
+
+    monkeypatch.setattr("sys.path", list(sys.path))
+    before = set(sys.modules)
+    yield
+    for key in set(sys.modules) - before:
+        del sys.modules[key]
+
+
+def test_a_file_inside_a_package_keeps_its_relative_imports(tmp_path, monkeypatch, clean_modules):
+    """'pkg2/sub/app.py:handler' (packages with __init__.py) is imported as pkg2.sub.app, so its
+    'from . import util' works as it does with the dotted form."""
+    sub = tmp_path / "pkg2" / "sub"
+    sub.mkdir(parents=True)
+    (tmp_path / "pkg2" / "__init__.py").write_text("")
+    (sub / "__init__.py").write_text("")
+    (sub / "util.py").write_text("WHO = 'util of pkg2.sub'\n")
+    (sub / "app.py").write_text("from . import util\n\ndef handler(e, c):\n    return util.WHO\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_handler("pkg2/sub/app.py:handler")({}, None) == "util of pkg2.sub"
+    assert load_handler(str(sub / "app.py") + ":handler")({}, None) == "util of pkg2.sub"
+    import sys
+
+    assert sys.modules["pkg2.sub.app"].__file__ == str((sub / "app.py").resolve())
+
+
+@pytest.mark.parametrize("spec", ["payments.handler", "payments.py:handler"])
+def test_a_missing_dependency_is_named_not_the_handler_module(tmp_path, monkeypatch, clean_modules, spec):
+    """payments.py exists but imports 'pay', which does not: the error names 'pay', and does not
+    claim that the module 'payments' was not found."""
+    (tmp_path / "payments.py").write_text("import pay\n\ndef handler(e, c):\n    return 1\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HandlerNotFoundError) as caught:
+        load_handler(spec, root=str(tmp_path), source="LAMBDA_OBSERVE_HANDLER")
+    text = str(caught.value)
+    assert "'pay'" in text and "was not found under" not in text, text
+    assert "LAMBDA_OBSERVE_HANDLER" in text
+    assert isinstance(caught.value.__cause__, ModuleNotFoundError) and caught.value.__cause__.name == "pay"

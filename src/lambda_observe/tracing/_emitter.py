@@ -6,8 +6,11 @@ one document. A datagram, header included, must fit the largest UDP payload over
 long"). A document with nested ``subsegments`` that does not fit is split (:func:`pack`);
 a single document still too large has its metadata (then stacks, then strings) cut, with
 a marker, rather than be dropped. A datagram the system still refuses is counted in
-:attr:`UDPEmitter.dropped` and reported at WARNING (rate-limited, with the count since the
-last warning): never silently.
+:attr:`UDPEmitter.dropped` (datagrams) and :attr:`UDPEmitter.dropped_subsegments` (the
+subsegments they carried: one datagram may hold a parent and up to 30 nested children each),
+and reported at WARNING: once at the end of each invocation that had drops (:meth:`UDPEmitter.report`,
+called when the handler's subsegment is sent), with both counts. A drop outside any invocation
+is reported at once, at most every :data:`DROP_WARNING_INTERVAL` seconds. Never silently.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ import socket
 import time
 from typing import Any
 
-from .. import _json, _warn
+from .. import _invocation, _json, _warn
 
-__all__ = ["DROP_WARNING_INTERVAL", "MAX_DATAGRAM", "UDPEmitter", "pack", "parse_address"]
+__all__ = ["DROP_WARNING_INTERVAL", "MAX_DATAGRAM", "UDPEmitter", "pack", "pack_counted", "parse_address"]
 
 HEADER = b'{"format":"json","version":1}\n'
 #: The largest UDP payload over IPv4; the header line counts.
 MAX_DATAGRAM = 65_535 - 20 - 8
 _LIMIT = MAX_DATAGRAM - len(HEADER)
 _MARKER = "lambda_observe"
-#: Seconds between two WARNINGs about dropped documents (each says how many were dropped since the last).
+#: Outside an invocation, seconds between two WARNINGs about dropped documents (each says how many
+#: were dropped since the last). Inside one, the drops are reported once, at its end.
 DROP_WARNING_INTERVAL = 60.0
 _LOG = logging.getLogger("lambda_observe")
 
@@ -54,9 +58,12 @@ class UDPEmitter:
         self._address: tuple[str, int] | None = None
         self._socket: socket.socket | None = None
         self.ignore = ignore
-        #: Documents that could not be sent (refused by the system, or not encodable), since start.
+        #: Datagrams (documents) that could not be sent (refused by the system, or not encodable), since start.
         self.dropped = 0
-        self._unreported = 0
+        #: Subsegments lost with them (a datagram may carry a parent and its nested children), since start.
+        self.dropped_subsegments = 0
+        self._pending = [0, 0]  # datagrams, subsegments not yet reported
+        self._reason: BaseException | None = None
         self._warned_at: float | None = None
         self.set_daemon_address(address)
 
@@ -68,7 +75,12 @@ class UDPEmitter:
             self._address = (socket.gethostbyname(host), port)
         except (ValueError, OSError) as exc:
             self._address = None
-            _warn.once("daemon-address", "lambda_observe: tracing documents will not be sent: %s", exc)
+            # parse_address's message names the variable and its value; a resolution failure does not
+            _warn.once(
+                "daemon-address",
+                "lambda_observe: tracing documents will not be sent: %s",
+                exc if isinstance(exc, ValueError) else f"AWS_XRAY_DAEMON_ADDRESS={address!r}: {exc}",
+            )
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -85,14 +97,14 @@ class UDPEmitter:
                 scrub(doc)
                 if ignored(doc, self.ignore):
                     return
-            payloads = pack(doc)
+            payloads = pack_counted(doc)
         except Exception as exc:  # tracing must not hurt
-            self._drop(exc)
+            self._drop(exc, _count(doc))
             return
-        for payload in payloads:
-            self.send_payload(payload)
+        for payload, entities in payloads:
+            self.send_payload(payload, entities)
 
-    def send_payload(self, payload: bytes) -> None:
+    def send_payload(self, payload: bytes, entities: int = 1) -> None:
         """Send one document already encoded (and known to fit one datagram)."""
         if self._address is None:
             return
@@ -103,26 +115,42 @@ class UDPEmitter:
                 sock.setblocking(False)
             sock.sendto(HEADER + payload, self._address)
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
-            self._drop(exc)
+            self._drop(exc, entities)
 
-    def _drop(self, reason: BaseException) -> None:
-        """Count a lost document; say so at once, then at most every DROP_WARNING_INTERVAL seconds."""
+    def _drop(self, reason: BaseException, entities: int) -> None:
+        """Count a lost datagram and the ``entities`` it carried; report it (see :meth:`report`)."""
         self.dropped += 1
-        self._unreported += 1
+        self.dropped_subsegments += entities
+        self._pending[0] += 1
+        self._pending[1] += entities
+        self._reason = reason
+        if _invocation.current() is not None:
+            return  # reported once, when the invocation's handler subsegment is sent
         now = time.monotonic()
         if self._warned_at is not None and now - self._warned_at < DROP_WARNING_INTERVAL:
             return
+        self._warned_at = now
+        self.report()
+
+    def report(self) -> None:
+        """Log one WARNING for the drops not yet reported, if any: datagrams, subsegments, totals."""
+        datagrams, entities = self._pending
+        if not datagrams:
+            return
+        self._pending = [0, 0]
+        reason, self._reason = self._reason, None
         try:
             _LOG.warning(
-                "lambda_observe: a trace document was dropped (%s); %d since the last warning, %d in all",
+                "lambda_observe: %d trace datagram(s) carrying %d subsegment(s) were dropped (last reason: %s); "
+                "%d datagram(s), %d subsegment(s) in all",
+                datagrams,
+                entities,
                 reason,
-                self._unreported,
                 self.dropped,
+                self.dropped_subsegments,
             )
-        except Exception:  # logging itself failed: the count is still kept
+        except Exception:  # logging itself failed: the counts are still kept
             pass
-        self._unreported = 0
-        self._warned_at = now
 
     # The X-Ray SDK recorder calls these.
     def send_entity(self, entity: Any) -> None:
@@ -141,7 +169,23 @@ _SHALLOW = 8
 
 
 def pack(doc: dict[str, Any]) -> list[bytes]:
-    """``doc`` as payloads that each fit one datagram, children before parents.
+    """``doc`` as payloads that each fit one datagram, children before parents (:func:`pack_counted`)."""
+    return [payload for payload, _ in pack_counted(doc)]
+
+
+def _count(doc: Any) -> int:
+    """The entities in ``doc``: itself and its nested subsegments (iteratively: nesting may be deep)."""
+    count, todo = 0, [doc]
+    while todo:
+        node = todo.pop()
+        count += 1
+        if isinstance(node, dict):
+            todo.extend(c for c in node.get("subsegments") or () if isinstance(c, dict))
+    return count
+
+
+def pack_counted(doc: dict[str, Any]) -> list[tuple[bytes, int]]:
+    """``doc`` as (payload, entities in it) pairs; each payload fits one datagram, children first.
 
     A shallow trace is first encoded whole; if that fits, it is the one payload. Otherwise each
     entity's own fields are encoded once; nested documents are assembled from those
@@ -150,7 +194,7 @@ def pack(doc: dict[str, Any]) -> list[bytes]:
     carries its ``parent_id``); every entity is sent exactly once.
     """
     if not doc.get("subsegments"):
-        return [encode(doc)]
+        return [(encode(doc), 1)]
     # Pre-order walk without recursion: nodes[i] = (document, index of its parent).
     nodes: list[tuple[dict[str, Any], int]] = [(doc, -1)]
     depth = [0]
@@ -164,13 +208,14 @@ def pack(doc: dict[str, Any]) -> list[bytes]:
     if max(depth) <= _SHALLOW:  # the usual trace: one encoding of the whole, if it fits
         whole = _json.dumps_bytes(doc)
         if len(whole) <= _LIMIT:
-            return [whole]
+            return [(whole, len(nodes))]
     kids: list[list[int]] = [[] for _ in nodes]
     for index in range(1, len(nodes)):
         kids[nodes[index][1]].append(index)
     parts: list[list[Any]] = [[] for _ in nodes]  # a tree of byte strings, joined once when sent
     sizes = [0] * len(nodes)
-    out: list[bytes] = []
+    counts = [1] * len(nodes)  # entities in each part
+    out: list[tuple[bytes, int]] = []
     for index in range(len(nodes) - 1, -1, -1):  # children before their parent
         node = nodes[index][0]
         own = encode({k: v for k, v in node.items() if k != "subsegments"} if "subsegments" in node else node)
@@ -181,8 +226,9 @@ def pack(doc: dict[str, Any]) -> list[bytes]:
             if size + extra <= _LIMIT:
                 nested.append(parts[child])
                 size += extra
+                counts[index] += counts[child]
             else:  # does not fit here: on its own, under its parent's id
-                out.append(_join(parts[child]))
+                out.append((_join(parts[child]), counts[child]))
             parts[child] = []
         if nested:
             items: list[Any] = [own[:-1], _SUBS]
@@ -195,7 +241,7 @@ def pack(doc: dict[str, Any]) -> list[bytes]:
         else:
             parts[index] = [own]
         sizes[index] = size
-    out.append(_join(parts[0]))
+    out.append((_join(parts[0]), counts[0]))
     return out
 
 

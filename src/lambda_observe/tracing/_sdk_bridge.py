@@ -51,13 +51,12 @@ class BridgeContext:
         if type(entity) is not self._subsegment:
             return False
         entity.close(end_time)
-        stack = _context.stack()
-        _context.replace(stack[:-1])
+        parent = _context.parent()
+        _context.pop()
         entity.parent_segment.open.pop(entity.id, None)
         backend = _state.backend()
         adopt = getattr(backend, "adopt", None)
         if adopt is not None:
-            parent = stack[-2] if len(stack) > 1 else None
             doc = scrub(entity.to_dict())
             if not ignored(doc, getattr(getattr(backend, "emitter", None), "ignore", ())):
                 adopt(parent, doc, True)

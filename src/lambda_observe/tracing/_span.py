@@ -16,9 +16,7 @@ from typing import Any
 
 __all__ = ["Root", "Span", "new_id", "reseed"]
 
-_NAME_EXTRA = frozenset(" _.:/%&#=+-@")
 _MAX_FRAMES = 30
-_CAUSE_ATTR = "_lambda_observe_cause_id"
 #: Our own generator for entity ids: a user's ``random.seed(...)`` never makes ids repeat.
 _RNG = random.Random()
 _bits = _RNG.getrandbits
@@ -40,14 +38,24 @@ def new_id() -> str:
 
 
 _NAMES: dict[str, str] = {}
+_NAME_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/%&#=+-@")
+#: The ASCII characters the schema's name pattern refuses, each to ``_`` (a test checks it against the pattern).
+_ASCII_NAME = {c: "_" for c in range(128) if chr(c) not in _NAME_ASCII}
 
 
 def clean_name(name: object) -> str:
-    """A subsegment name that fits X-Ray's name pattern (1-200 allowed characters); memoized."""
+    """A subsegment name that fits X-Ray's name pattern (1-200 of the characters the schema allows,
+    :mod:`._xray_names`; any other character becomes ``_``); memoized."""
     text = name if isinstance(name, str) else str(name)
     cleaned = _NAMES.get(text)
     if cleaned is None:
-        cleaned = "".join(c if (c.isalnum() or c in _NAME_EXTRA) else "_" for c in text)[:200] or "unnamed"
+        head = text[:200]
+        if head.isascii():  # the usual name: no need for the schema's whole character class
+            cleaned = head.translate(_ASCII_NAME) or "unnamed"
+        else:
+            from ._xray_names import bad_characters
+
+            cleaned = bad_characters().sub("_", head) or "unnamed"
         if len(_NAMES) < 4096:  # names are few in practice; do not grow without bound
             _NAMES[text] = cleaned
     return cleaned
@@ -56,10 +64,13 @@ def clean_name(name: object) -> str:
 class Root:
     """The Lambda function's segment, made by the Lambda service: the parent we attach to.
 
-    It is never sent; it also tracks the invocation's open entities (for the timeout warning).
+    It is never sent; it also tracks the invocation's open entities (for the timeout warning)
+    and the exceptions already described in this invocation (``causes``: ``id(exc)`` to the
+    exception, kept alive so its id cannot be reused, and its X-Ray exception id). The user's
+    exception object itself is never touched.
     """
 
-    __slots__ = ("id", "open", "sampled", "trace_id")
+    __slots__ = ("causes", "id", "open", "sampled", "trace_id")
     type = "segment"
     in_progress = True
 
@@ -68,6 +79,7 @@ class Root:
         self.id = parent_id
         self.sampled = sampled
         self.open: dict[str, Any] = {}
+        self.causes: dict[int, tuple[BaseException, str]] = {}
 
     # The methods below are what the X-Ray SDK's Subsegment calls on its parent segment.
     def get_origin_trace_header(self) -> None:
@@ -143,17 +155,19 @@ class Span:
         self.end_time = end_time or time.time()
 
     def record_exception(self, exc: BaseException, tb: TracebackType | None = None) -> None:
-        """Mark fault and describe ``exc`` as the cause (by reference if a child already did)."""
+        """Mark fault and describe ``exc`` as the cause (by reference if a span of this invocation
+        already did: the bookkeeping lives in the invocation's :class:`Root`, never on ``exc``)."""
         self.fault = True
-        recorded = getattr(exc, _CAUSE_ATTR, None)
-        if isinstance(recorded, str):
-            self.cause = recorded
-            return
-        self.cause = describe(exc, tb or exc.__traceback__)
-        try:
-            setattr(exc, _CAUSE_ATTR, self.cause["exceptions"][0]["id"])
-        except Exception:  # exceptions with __slots__ refuse attributes: fine, full cause again
-            pass
+        causes: dict[int, tuple[BaseException, str]] | None = getattr(self.parent_segment, "causes", None)
+        if causes is not None:
+            seen = causes.get(id(exc))
+            if seen is not None and seen[0] is exc:
+                self.cause = seen[1]
+                return
+        cause = describe(exc, tb or exc.__traceback__)
+        self.cause = cause
+        if causes is not None:
+            causes[id(exc)] = (exc, cause["exceptions"][0]["id"])
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

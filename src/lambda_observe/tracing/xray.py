@@ -64,7 +64,11 @@ class XRayBackend:
         with _ADOPT:
             doc = span.to_dict()
             span.children = None
-        self.adopt(span.parent, doc)
+        parent = span.parent
+        self.adopt(parent, doc)
+        if isinstance(parent, Root):  # the handler's subsegment: the invocation's last document
+            parent.causes.clear()
+            self.emitter.report()  # one WARNING for this invocation's drops, if it had any
 
     def adopt(self, parent: Any, doc: dict[str, Any], external: bool = False) -> None:
         """Keep a closed child's document in its open parent, or send it now."""
