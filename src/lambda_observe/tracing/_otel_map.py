@@ -36,6 +36,7 @@ __all__ = [
     "metadata_value",
     "resource_attributes",
     "trace_id_hex",
+    "trace_ids",
     "trigger",
 ]
 
@@ -56,6 +57,18 @@ _PUBSUB_SOURCES = frozenset(
 def trace_id_hex(root: str) -> str:
     """The OTel trace id of an X-Ray root: ``1-5f8aa8d2-1f0f...`` becomes ``5f8aa8d21f0f...``."""
     return root[2:10] + root[11:]
+
+
+def trace_ids(root: str, parent: str | None) -> tuple[str, str | None] | None:
+    """The OTel trace id and parent span id (hex) of an X-Ray header; None when either is all zeros.
+
+    All-zero ids are invalid in OpenTelemetry; such a header is treated as a malformed one (untraced).
+    A header without ``Parent`` gives ``(trace id, None)``: the handler's span is then a root span.
+    """
+    trace_id = trace_id_hex(root)
+    if not trace_id.strip("0") or (parent is not None and not parent.strip("0")):
+        return None
+    return trace_id, parent or None
 
 
 def trigger(event: Any) -> tuple[str, int]:
@@ -159,8 +172,12 @@ def clean_text(text: str) -> str:
     return redact.get().text(text)
 
 
-def exception_attributes(exc: BaseException, tb: TracebackType | None) -> dict[str, Any]:
-    """The ``exception`` event's attributes (OTel semantic conventions), scrubbed."""
+def exception_attributes(exc: BaseException, tb: TracebackType | None, escaped: bool = True) -> dict[str, Any]:
+    """The ``exception`` event's attributes (OTel semantic conventions), scrubbed.
+
+    ``escaped``: the exception left the span's scope (true for what the public API records: the
+    handler's and a subsegment's exceptions propagate).
+    """
     import traceback
 
     try:
@@ -175,5 +192,5 @@ def exception_attributes(exc: BaseException, tb: TracebackType | None) -> dict[s
         "exception.type": type(exc).__qualname__,
         "exception.message": clean_text(message),
         "exception.stacktrace": clean_text(stack[:32768]),
-        "exception.escaped": False,
+        "exception.escaped": escaped,
     }
