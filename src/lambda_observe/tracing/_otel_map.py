@@ -29,12 +29,15 @@ __all__ = [
     "KIND_CONSUMER",
     "KIND_INTERNAL",
     "KIND_SERVER",
+    "RESERVED",
     "TIMEOUT_EVENT",
     "clean_text",
     "exception_attributes",
     "handler_attributes",
+    "metadata_key",
     "metadata_value",
     "resource_attributes",
+    "resource_id",
     "trace_id_hex",
     "trace_ids",
     "trigger",
@@ -94,6 +97,15 @@ def trigger(event: Any) -> tuple[str, int]:
     return "other", KIND_SERVER
 
 
+def resource_id(arn: str, version: str | None) -> str:
+    """``cloud.resource_id`` per the semantic conventions: the function's ARN, any alias replaced by
+    the version that runs (the same process serves every alias that points at that version)."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[5] != "function" or not version:  # unqualified: already the function's ARN
+        return arn
+    return ":".join(parts[:7]) + ":" + version
+
+
 def _account(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 and parts[4] else None
@@ -119,7 +131,7 @@ def handler_attributes(inv: Any, faas_trigger: str) -> dict[str, Any]:
             static["cloud.region"] = region
         arn = inv.function_arn
         if arn:
-            static["cloud.resource_id"] = arn
+            static["cloud.resource_id"] = resource_id(arn, inv.function_version)
             account = _account(arn)
             if account:
                 static["cloud.account.id"] = account
@@ -163,6 +175,42 @@ def metadata_value(key: str, value: Any) -> str | bool | int | float:
     if isinstance(value, int):
         return value if -(1 << 63) <= value < (1 << 63) else str(value)
     return _json.dumps(engine(_json.safe(value)))
+
+
+#: Attribute keys the mapping itself writes: metadata never overwrites or duplicates them.
+RESERVED = frozenset(
+    {
+        "faas.invocation_id",
+        "faas.coldstart",
+        "faas.trigger",
+        "faas.name",
+        "faas.version",
+        "cloud.provider",
+        "cloud.platform",
+        "cloud.region",
+        "cloud.resource_id",
+        "cloud.account.id",
+        ANNOTATIONS_KEY,
+        "lambda_observe.truncated",
+    }
+)
+
+
+def metadata_key(namespace: str, key: str) -> str | None:
+    """The attribute key of a metadata entry; None (with a warning, once) when it would collide with the mapping's."""
+    name = f"{namespace}.{key}"
+    if name in RESERVED:
+        from .. import _warn
+
+        _warn.once(
+            f"otel-metadata-key-{name}",
+            "lambda_observe: metadata %r in namespace %r would overwrite the span attribute %r; it is left out",
+            key,
+            namespace,
+            name,
+        )
+        return None
+    return name
 
 
 def clean_text(text: str) -> str:

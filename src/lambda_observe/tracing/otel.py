@@ -153,12 +153,16 @@ class OtelBackend:
                     _warn.once("otel-flush", "lambda_observe: the tracer provider could not flush: %r", exc)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
+        if span.ended:  # after the timeout warning: the SDK would warn about an ended span
+            return
         span.span.set_attribute(key, value)
         if key not in span.annotations:
             span.annotations.append(key)
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.span.set_attribute(f"{namespace}.{key}", otel_map.metadata_value(key, value))
+        name = otel_map.metadata_key(namespace, key)
+        if name is not None and not span.ended:  # an ended span (the timeout warning) takes nothing more
+            span.span.set_attribute(name, otel_map.metadata_value(key, value))
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         attributes = otel_map.exception_attributes(exc, tb)
@@ -178,13 +182,23 @@ class OtelBackend:
         instrument(name)
 
     def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
-        if not parent or len(root) != 35 or len(parent) != 16:
+        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
+
+        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
+        as in X-Ray mode (``upstream_trace_id``).
+        """
+        if len(root) != 35:
+            return
+        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
+        if ids is not None and ids[1] is None:
+            self.annotate(span, "upstream_trace_id", root)
+            return
+        if ids is None or ids[1] is None:
             return
         try:
             context = SpanContext(
-                trace_id=int(otel_map.trace_id_hex(root), 16),
-                span_id=int(parent, 16),
+                trace_id=int(ids[0], 16),
+                span_id=int(ids[1], 16),
                 is_remote=True,
                 trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )

@@ -405,7 +405,9 @@ class OtlpBackend:
             keys.append(key)
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.attributes[f"{namespace}.{key}"] = otel_map.metadata_value(key, value)
+        name = otel_map.metadata_key(namespace, key)
+        if name is not None:
+            span.attributes[name] = otel_map.metadata_value(key, value)
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         attributes = otel_map.exception_attributes(exc, tb)
@@ -420,12 +422,22 @@ class OtlpBackend:
         self.finish(span)
 
     def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
-        if not parent or len(root) != 35 or len(parent) != 16:
+        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
+
+        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
+        as in X-Ray mode (``upstream_trace_id``).
+        """
+        if len(root) != 35:
+            return
+        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
+        if ids is not None and ids[1] is None:
+            self.annotate(span, "upstream_trace_id", root)
             return
         try:
-            link = proto.link(_from_hex(otel_map.trace_id_hex(root)), _from_hex(parent))
+            link = proto.link(_from_hex(ids[0]), _from_hex(ids[1])) if ids is not None and ids[1] else None
         except ValueError:
+            return
+        if link is None:
             return
         if span.links is None:
             span.links = [link]
