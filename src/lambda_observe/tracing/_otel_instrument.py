@@ -84,7 +84,9 @@ def uninstrument_all() -> None:
             pass
 
 
-_HTTP_CLIENTS = frozenset({"requests", "httpx", "httplib", "urllib3", "botocore"})
+#: Instrumentations of HTTP clients whose calls should carry X-Amzn-Trace-Id. Not botocore: the AWS
+#: SDK writes that header itself, and its instrumentation would put it into SQS / SNS message attributes.
+_HTTP_CLIENTS = frozenset({"requests", "httpx", "httplib", "urllib3"})
 
 
 def _parent_span_context(context: Any) -> SpanContext:
