@@ -16,6 +16,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     tracer = spec["tracer"]
     os.environ["LAMBDA_OBSERVE_TRACER"] = tracer
     os.environ["_X_AMZN_TRACE_ID"] = "Root=1-5f8aa8d2-1f0f9b6c1a2b3c4d5e6f7a8b;Parent=53995c3f42cd8ad8;Sampled=1"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     exporter = None
     if tracer == "otel":
         from opentelemetry import trace
@@ -34,6 +36,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         os.environ["AWS_XRAY_DAEMON_ADDRESS"] = udp.address
         patch(*spec["patch"], ignore=spec.get("ignore", ()))
         before = sorted(m for m in ("botocore", "requests", "httpx", "redis", "urllib3") if m in sys.modules)
+
+        results: list[Any] = []
 
         @traced(logs=False)
         def handler(event: Any, context: Any) -> Any:
@@ -61,11 +65,37 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
                         import sqlite3
 
                         conn = sqlite3.connect(":memory:")
-                        conn.cursor().execute("select 1").fetchall()
+                        conn.cursor().execute(call.get("sql", "select 1")).fetchall()
                     elif kind == "redis":
                         import redis
 
-                        redis.Redis.from_url(call["url"]).set("k", "v")
+                        client = redis.Redis.from_url(call["url"])
+                        client.set("k", "v")
+                        results.append(client.get("k").decode())
+                    elif kind == "psycopg":
+                        import psycopg
+
+                        with psycopg.connect(call["dsn"]) as conn:
+                            results.append(conn.execute("select 41 + 1").fetchone()[0])
+                    elif kind == "requests_fail":
+                        import requests
+
+                        try:
+                            requests.get(call["url"], timeout=2)
+                        except requests.RequestException:
+                            results.append("failed")
+                    elif kind == "bedrock":
+                        import boto3
+                        from botocore.stub import Stubber
+
+                        client = boto3.client("bedrock-runtime", region_name="us-east-1")
+                        with Stubber(client) as stub:
+                            stub.add_response("converse", call["response"])
+                            out = client.converse(
+                                modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                                messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                            )
+                        results.append(out["output"]["message"]["content"][0]["text"])
             return "ok"
 
         assert handler({}, None) == "ok"
@@ -81,6 +111,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
                         k: v if isinstance(v, (str, int, float, bool)) else list(v) for k, v in s.attributes.items()
                     },
                     "scope": s.instrumentation_scope.name,
+                    "events": [
+                        {"name": e.name, "attributes": {k: str(v) for k, v in (e.attributes or {}).items()}}
+                        for e in s.events
+                    ],
+                    "status": s.status.description or "",
                 }
                 for s in exporter.get_finished_spans()
             ]
@@ -107,10 +142,20 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
                                     "trace_id": s.trace_id.hex(),
                                     "attributes": attributes(s.attributes),
                                     "scope": ss.scope.name,
+                                    "events": [
+                                        {"name": e.name, "attributes": attributes(e.attributes)} for e in s.events
+                                    ],
+                                    "status": s.status.message,
                                 }
                             )
     heavy = sorted(m.split(".")[0] for m in sys.modules if m.startswith(("aws_xray_sdk", "opentelemetry.sdk")))
-    return {"spans": spans, "before": before, "datagrams": datagrams, "imported": sorted(set(heavy))}
+    return {
+        "spans": spans,
+        "before": before,
+        "datagrams": datagrams,
+        "imported": sorted(set(heavy)),
+        "results": results,
+    }
 
 
 if __name__ == "__main__":

@@ -29,13 +29,17 @@ __all__ = [
     "KIND_CONSUMER",
     "KIND_INTERNAL",
     "KIND_SERVER",
+    "RESERVED",
     "TIMEOUT_EVENT",
     "clean_text",
     "exception_attributes",
     "handler_attributes",
+    "metadata_key",
     "metadata_value",
     "resource_attributes",
+    "resource_id",
     "trace_id_hex",
+    "trace_ids",
     "trigger",
 ]
 
@@ -56,6 +60,18 @@ _PUBSUB_SOURCES = frozenset(
 def trace_id_hex(root: str) -> str:
     """The OTel trace id of an X-Ray root: ``1-5f8aa8d2-1f0f...`` becomes ``5f8aa8d21f0f...``."""
     return root[2:10] + root[11:]
+
+
+def trace_ids(root: str, parent: str | None) -> tuple[str, str | None] | None:
+    """The OTel trace id and parent span id (hex) of an X-Ray header; None when either is all zeros.
+
+    All-zero ids are invalid in OpenTelemetry; such a header is treated as a malformed one (untraced).
+    A header without ``Parent`` gives ``(trace id, None)``: the handler's span is then a root span.
+    """
+    trace_id = trace_id_hex(root)
+    if not trace_id.strip("0") or (parent is not None and not parent.strip("0")):
+        return None
+    return trace_id, parent or None
 
 
 def trigger(event: Any) -> tuple[str, int]:
@@ -79,6 +95,15 @@ def trigger(event: Any) -> tuple[str, int]:
         if event.get("detail-type") == "Scheduled Event" or event.get("source") == "aws.scheduler":
             return "timer", KIND_SERVER
     return "other", KIND_SERVER
+
+
+def resource_id(arn: str, version: str | None) -> str:
+    """``cloud.resource_id`` per the semantic conventions: the function's ARN, any alias replaced by
+    the version that runs (the same process serves every alias that points at that version)."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[5] != "function" or not version:  # unqualified: already the function's ARN
+        return arn
+    return ":".join(parts[:7]) + ":" + version
 
 
 def _account(arn: str) -> str | None:
@@ -106,7 +131,7 @@ def handler_attributes(inv: Any, faas_trigger: str) -> dict[str, Any]:
             static["cloud.region"] = region
         arn = inv.function_arn
         if arn:
-            static["cloud.resource_id"] = arn
+            static["cloud.resource_id"] = resource_id(arn, inv.function_version)
             account = _account(arn)
             if account:
                 static["cloud.account.id"] = account
@@ -152,6 +177,42 @@ def metadata_value(key: str, value: Any) -> str | bool | int | float:
     return _json.dumps(engine(_json.safe(value)))
 
 
+#: Attribute keys the mapping itself writes: metadata never overwrites or duplicates them.
+RESERVED = frozenset(
+    {
+        "faas.invocation_id",
+        "faas.coldstart",
+        "faas.trigger",
+        "faas.name",
+        "faas.version",
+        "cloud.provider",
+        "cloud.platform",
+        "cloud.region",
+        "cloud.resource_id",
+        "cloud.account.id",
+        ANNOTATIONS_KEY,
+        "lambda_observe.truncated",
+    }
+)
+
+
+def metadata_key(namespace: str, key: str) -> str | None:
+    """The attribute key of a metadata entry; None (with a warning, once) when it would collide with the mapping's."""
+    name = f"{namespace}.{key}"
+    if name in RESERVED:
+        from .. import _warn
+
+        _warn.once(
+            f"otel-metadata-key-{name}",
+            "lambda_observe: metadata %r in namespace %r would overwrite the span attribute %r; it is left out",
+            key,
+            namespace,
+            name,
+        )
+        return None
+    return name
+
+
 def clean_text(text: str) -> str:
     """The one place OTel spans scrub free text (exception messages, stacks, URLs) before sending."""
     from .. import redact
@@ -159,8 +220,12 @@ def clean_text(text: str) -> str:
     return redact.get().text(text)
 
 
-def exception_attributes(exc: BaseException, tb: TracebackType | None) -> dict[str, Any]:
-    """The ``exception`` event's attributes (OTel semantic conventions), scrubbed."""
+def exception_attributes(exc: BaseException, tb: TracebackType | None, escaped: bool = True) -> dict[str, Any]:
+    """The ``exception`` event's attributes (OTel semantic conventions), scrubbed.
+
+    ``escaped``: the exception left the span's scope (true for what the public API records: the
+    handler's and a subsegment's exceptions propagate).
+    """
     import traceback
 
     try:
@@ -175,5 +240,5 @@ def exception_attributes(exc: BaseException, tb: TracebackType | None) -> dict[s
         "exception.type": type(exc).__qualname__,
         "exception.message": clean_text(message),
         "exception.stacktrace": clean_text(stack[:32768]),
-        "exception.escaped": False,
+        "exception.escaped": escaped,
     }

@@ -12,7 +12,7 @@ import logging
 from .. import config
 from ._backend import Backend, NoopBackend
 
-__all__ = ["TRACERS", "backend", "reset", "use", "use_tracer"]
+__all__ = ["TRACERS", "backend", "reset", "tracer_name", "tracer_valid", "use", "use_tracer"]
 
 #: The values ``LAMBDA_OBSERVE_TRACER`` accepts.
 TRACERS = ("xray", "otlp", "otel")
@@ -29,7 +29,7 @@ def _make(name: str) -> Backend:
     if name == "otel":
         from .otel import OtelBackend
 
-        return OtelBackend()
+        return OtelBackend(ignore=cfg.patch_ignore)
     from ._emitter import UDPEmitter
     from .xray import XRayBackend
 
@@ -69,15 +69,25 @@ def tracer_name() -> str:
     return _CHOSEN[0] if _CHOSEN else config.get().tracer
 
 
+def tracer_valid() -> bool:
+    """Whether the chosen tracer is one of :data:`TRACERS` (without choosing the backend, or logging)."""
+    return tracer_name() in TRACERS
+
+
 def use_tracer(name: str) -> None:
     """Choose the output in code, as ``LAMBDA_OBSERVE_TRACER`` does: ``xray``, ``otlp`` or ``otel``.
 
+    The name is read as the variable is: case and surrounding spaces do not matter. Choose once
+    per process, before the first ``patch()`` and the first invocation: libraries already patched
+    stay patched for the tracer chosen then.
+
     Raises :class:`ValueError` for any other name.
     """
-    if name not in TRACERS:
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in TRACERS:
         raise ValueError(f"unknown tracer {name!r}; expected one of {', '.join(TRACERS)}")
     reset()
-    _CHOSEN.append(name)
+    _CHOSEN.append(key)
 
 
 def use(chosen: Backend) -> None:

@@ -12,7 +12,6 @@ This module is imported only when ``otel`` is the chosen tracer.
 
 from __future__ import annotations
 
-from random import getrandbits
 from types import TracebackType
 from typing import Any
 
@@ -35,12 +34,15 @@ class OtelRoot:
     __slots__ = ("context", "id", "inv", "open", "sampled", "trace_id")
     type = "segment"
 
-    def __init__(self, trace_id: int, parent_id: int, sampled: bool, inv: Any) -> None:
+    def __init__(self, trace_id: int, parent_id: int | None, sampled: bool, inv: Any) -> None:
         self.trace_id = trace_id
-        self.id = f"{parent_id:016x}"
+        self.id = f"{parent_id:016x}" if parent_id else ""
         self.sampled = sampled
         self.inv = inv
         self.open: dict[int, Any] = {}
+        if parent_id is None:  # a header without Parent: the handler's span is a root, as in otlp mode
+            self.context = otel_context.Context()
+            return
         flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
         parent = SpanContext(trace_id=trace_id, span_id=parent_id, is_remote=True, trace_flags=flags)
         self.context = trace.set_span_in_context(NonRecordingSpan(parent))
@@ -69,9 +71,10 @@ class OtelBackend:
 
     name = "otel"
 
-    def __init__(self, provider: Any = None) -> None:
+    def __init__(self, provider: Any = None, ignore: tuple[str, ...] = ()) -> None:
         self._provider = provider
         self._tracer: Any = None
+        self.ignore = ignore  # host or URL patterns whose instrumented calls are not traced (patch(ignore=...))
 
     @property
     def provider(self) -> Any:
@@ -94,9 +97,11 @@ class OtelBackend:
                 "lambda_observe: LAMBDA_OBSERVE_TRACER=otel but no OpenTelemetry TracerProvider is set "
                 "(opentelemetry.trace.set_tracer_provider, or the ADOT layer): spans go nowhere",
             )
-        trace_id = int(otel_map.trace_id_hex(header.root), 16)
-        parent = int(header.parent, 16) if header.parent else (getrandbits(64) or 1)
-        return OtelRoot(trace_id, parent, header.sampled, invocation)
+        ids = otel_map.trace_ids(header.root, header.parent)
+        if ids is None:  # an all-zero Root or Parent: untraced, as a malformed header is
+            return None
+        trace_id, parent = ids
+        return OtelRoot(int(trace_id, 16), int(parent, 16) if parent else None, header.sampled, invocation)
 
     def _open(self, name: str, parent: Any, kind: Any, attributes: dict[str, Any] | None) -> OtelSpan:
         import time
@@ -117,7 +122,8 @@ class OtelBackend:
         """The handler's span: kind and FaaS attributes from the event; its ids on the log lines."""
         faas_trigger, kind = otel_map.trigger(event)
         span = self._open(name, root, _KINDS.get(kind, SpanKind.SERVER), otel_map.handler_attributes(inv, faas_trigger))
-        inv.keys["trace_id"] = f"{root.trace_id:032x}"
+        made = span.span.get_span_context()  # a root span's trace id is the provider's, not the header's
+        inv.keys["trace_id"] = f"{made.trace_id if made.is_valid else root.trace_id:032x}"
         inv.keys["span_id"] = span.id
         return span
 
@@ -147,12 +153,16 @@ class OtelBackend:
                     _warn.once("otel-flush", "lambda_observe: the tracer provider could not flush: %r", exc)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
+        if span.ended:  # after the timeout warning: the SDK would warn about an ended span
+            return
         span.span.set_attribute(key, value)
         if key not in span.annotations:
             span.annotations.append(key)
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.span.set_attribute(f"{namespace}.{key}", otel_map.metadata_value(key, value))
+        name = otel_map.metadata_key(namespace, key)
+        if name is not None and not span.ended:  # an ended span (the timeout warning) takes nothing more
+            span.span.set_attribute(name, otel_map.metadata_value(key, value))
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         attributes = otel_map.exception_attributes(exc, tb)
@@ -172,13 +182,23 @@ class OtelBackend:
         instrument(name)
 
     def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
-        if not parent or len(root) != 35 or len(parent) != 16:
+        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
+
+        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
+        as in X-Ray mode (``upstream_trace_id``).
+        """
+        if len(root) != 35:
+            return
+        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
+        if ids is not None and ids[1] is None:
+            self.annotate(span, "upstream_trace_id", root)
+            return
+        if ids is None or ids[1] is None:
             return
         try:
             context = SpanContext(
-                trace_id=int(otel_map.trace_id_hex(root), 16),
-                span_id=int(parent, 16),
+                trace_id=int(ids[0], 16),
+                span_id=int(ids[1], 16),
                 is_remote=True,
                 trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )

@@ -12,6 +12,7 @@ attribute that says so. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from binascii import b2a_base64
@@ -34,9 +35,15 @@ _ROOM = MAX_DATAGRAM - len(HEADER) - 3  # after the header and T1S / T1U
 #: The largest protobuf request whose base64 fits one datagram.
 MAX_REQUEST = _ROOM // 4 * 3
 TRUNCATED_KEY = "lambda_observe.truncated"
-_SPAN_ROOM = MAX_REQUEST - 200  # a span alone must fit a request beside its resource and scope
+#: Bytes of framing a request of one span adds besides the resource and scope fields: three
+#: length-delimited wrappers (request's resource_spans, scope_spans' spans, resource_spans'
+#: scope_spans), each a tag byte and a length varint of at most 3 bytes (lengths < 2**21).
+_FRAMING = 3 * (1 + 3)
 _SCOPE = proto.scope("lambda_observe", "0.1.0")
 _from_hex = bytes.fromhex
+_LOG = logging.getLogger("lambda_observe")
+#: Seconds between two WARNINGs about dropped datagrams (each says how many since the last).
+DROP_WARNING_INTERVAL = 60.0
 
 
 def _new_span_id() -> bytes:
@@ -119,10 +126,13 @@ class OtlpSpan:
             encoded += _annotation_keys(tuple(keys))
         parent = self.parent
         remote = parent.__class__ is OtlpRoot
+        if remote and parent.parent_id is None:  # a root span: no parent, remote or not
+            remote = False
+            parent = None
         return proto.span(
             self.root.trace_id,
             self.span_id,
-            parent.parent_id if remote else parent.span_id,
+            None if parent is None else parent.parent_id if remote else parent.span_id,
             self.name,
             self.kind,
             self.start_ns,
@@ -181,7 +191,12 @@ class OtlpEmitter:
         self._socket: socket.socket | None = None
         self._resources: dict[str, bytes] = {}
         self._fields: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}
+        self._rooms: dict[tuple[str, bytes], int] = {}
         self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
+        #: Datagrams that could not be sent (too large, refused by the system), since start.
+        self.dropped = 0
+        self._unreported = 0
+        self._warned_at: float | None = None
         try:
             host, port = parse_address(address)
             self._address = (socket.gethostbyname(host), port)
@@ -199,6 +214,22 @@ class OtlpEmitter:
             found = self._resources[service] = proto.resource(otel_map.resource_attributes(service))
         return found
 
+    def _request_fields(self, service: str, scope: bytes) -> tuple[bytes, bytes]:
+        """The resource and scope, encoded as the request's fields (once per service and scope)."""
+        fields = self._fields.get((service, scope))
+        if fields is None:
+            resource = self._resources.get(service) or self.resource(service)
+            fields = self._fields[(service, scope)] = (proto.field(b"\x0a", resource), proto.field(b"\x0a", scope))
+        return fields
+
+    def span_room(self, service: str, scope: bytes) -> int:
+        """The largest encoded span that fits, alone, one request (and so one datagram) for ``service``."""
+        room = self._rooms.get((service, scope))
+        if room is None:
+            fields = self._request_fields(service, scope)
+            room = self._rooms[(service, scope)] = MAX_REQUEST - len(fields[0]) - len(fields[1]) - _FRAMING
+        return room
+
     def send(self, spans: list[tuple[bytes, bytes]], sampled: bool, service: str) -> None:
         """Send encoded spans as few requests as fit, each in its own datagram."""
         if self._address is None or not spans:
@@ -214,12 +245,7 @@ class OtlpEmitter:
                     total = MAX_REQUEST + 1  # several scopes: the general path below
                     break
             if total <= MAX_REQUEST:  # one scope and it fits: one request, one datagram
-                fields = self._fields.get((service, scope))
-                if fields is None:
-                    fields = self._fields[(service, scope)] = (
-                        proto.field(b"\x0a", resource),
-                        proto.field(b"\x0a", scope),
-                    )
+                fields = self._fields.get((service, scope)) or self._request_fields(service, scope)
                 payload = proto.request_one(fields[0], fields[1], [item[1] for item in spans])
                 self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
                 return
@@ -230,7 +256,7 @@ class OtlpEmitter:
                 payload = proto.request(resource, scopes.items())
                 self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
         except Exception as exc:  # tracing must not hurt
-            _warn.once("otlp-send", "lambda_observe: could not send OTLP spans: %s", exc)
+            self._drop(exc)
 
     @staticmethod
     def _groups(spans: list[tuple[bytes, bytes]], resource: bytes) -> list[list[tuple[bytes, bytes]]]:
@@ -254,6 +280,9 @@ class OtlpEmitter:
         return groups
 
     def send_datagram(self, datagram: bytes) -> None:
+        if len(datagram) > MAX_DATAGRAM:  # cannot happen by construction; counted rather than refused silently
+            self._drop(ValueError(f"a datagram of {len(datagram)} bytes is over the {MAX_DATAGRAM}-byte UDP limit"))
+            return
         try:
             sock = self._socket
             if sock is None:
@@ -261,7 +290,26 @@ class OtlpEmitter:
                 sock.setblocking(False)
             sock.sendto(datagram, self._address)  # type: ignore[arg-type]
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
-            _warn.once("otlp-send", "lambda_observe: could not send OTLP spans: %s", exc)
+            self._drop(exc)
+
+    def _drop(self, reason: BaseException) -> None:
+        """Count a lost datagram; say so at once, then at most every DROP_WARNING_INTERVAL seconds."""
+        self.dropped += 1
+        self._unreported += 1
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < DROP_WARNING_INTERVAL:
+            return
+        try:
+            _LOG.warning(
+                "lambda_observe: OTLP spans were dropped (%s); %d datagrams since the last warning, %d in all",
+                reason,
+                self._unreported,
+                self.dropped,
+            )
+        except Exception:  # logging itself failed: the count is still kept
+            pass
+        self._unreported = 0
+        self._warned_at = now
 
     def close(self) -> None:
         if self._socket is not None:
@@ -281,9 +329,11 @@ class OtlpBackend:
         trace = invocation.trace
         if trace is None:
             return None
-        r = trace.root
-        parent = trace.parent
-        return OtlpRoot(_from_hex(r[2:10] + r[11:]), _from_hex(parent) if parent else None, trace.sampled, invocation)
+        ids = otel_map.trace_ids(trace.root, trace.parent)
+        if ids is None:  # an all-zero Root or Parent: untraced, as a malformed header is
+            return None
+        trace_id, parent = ids
+        return OtlpRoot(_from_hex(trace_id), _from_hex(parent) if parent else None, trace.sampled, invocation)
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtlpSpan:
         root = parent if isinstance(parent, OtlpRoot) else parent.root
@@ -319,8 +369,11 @@ class OtlpBackend:
         root = span.root
         root.open.pop(span.id, None)
         data = span.encode()
-        if len(data) > _SPAN_ROOM:
-            data = _fit(span, _SPAN_ROOM)
+        if len(data) > 32768:  # a large span: measure the room it really has beside the resource and scope
+            inv = root.inv
+            room = self.emitter.span_room(inv.service if inv is not None else "service_undefined", span.scope)
+            if len(data) > room:
+                data = _fit(span, room)
         root.done.append((span.scope, data))
         if span.parent is root or root.flushed:
             self.flush(root)
@@ -352,7 +405,9 @@ class OtlpBackend:
             keys.append(key)
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        span.attributes[f"{namespace}.{key}"] = otel_map.metadata_value(key, value)
+        name = otel_map.metadata_key(namespace, key)
+        if name is not None:
+            span.attributes[name] = otel_map.metadata_value(key, value)
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         attributes = otel_map.exception_attributes(exc, tb)
@@ -367,12 +422,22 @@ class OtlpBackend:
         self.finish(span)
 
     def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form."""
-        if not parent or len(root) != 35 or len(parent) != 16:
+        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
+
+        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
+        as in X-Ray mode (``upstream_trace_id``).
+        """
+        if len(root) != 35:
+            return
+        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
+        if ids is not None and ids[1] is None:
+            self.annotate(span, "upstream_trace_id", root)
             return
         try:
-            link = proto.link(_from_hex(otel_map.trace_id_hex(root)), _from_hex(parent))
+            link = proto.link(_from_hex(ids[0]), _from_hex(ids[1])) if ids is not None and ids[1] else None
         except ValueError:
+            return
+        if link is None:
             return
         if span.links is None:
             span.links = [link]

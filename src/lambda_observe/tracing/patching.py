@@ -90,8 +90,13 @@ def _apply(sdk_name: str) -> None:
     _APPLIED.add(sdk_name)
     try:
         from . import _state
+        from ._backend import NoopBackend
 
-        instrument = getattr(_state.backend(), "instrument", None)
+        active = _state.backend()
+        if isinstance(active, NoopBackend):  # tracing off (or its tracer unavailable): patch nothing
+            _APPLIED.discard(sdk_name)
+            return
+        instrument = getattr(active, "instrument", None)
         if instrument is not None:  # an OTel mode: OpenTelemetry's instrumentation, never the X-Ray SDK
             instrument(sdk_name)
             return
@@ -150,12 +155,21 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
     if not config.get().tracing:
         _LOG.debug("lambda_observe: tracing is off; patch(%s) does nothing", ", ".join(wanted))
         return
-    if patterns:
-        from . import _state
+    from . import _state
 
-        emitter = getattr(_state.backend(), "emitter", None)
-        if emitter is not None:
-            emitter.ignore = tuple(dict.fromkeys((*emitter.ignore, *patterns)))
+    if not _state.tracer_valid():  # the error itself is logged at the first invocation
+        _warn.once(
+            "patch-no-tracer",
+            "lambda_observe: LAMBDA_OBSERVE_TRACER=%r is not a tracer, so tracing is off; patch(%s) patches nothing",
+            _state.tracer_name(),
+            ", ".join(wanted),
+        )
+        return
+    if patterns:
+        active = _state.backend()
+        holder = getattr(active, "emitter", None) or active  # otlp / xray: the emitter; otel: the backend
+        if hasattr(holder, "ignore"):
+            holder.ignore = tuple(dict.fromkeys((*holder.ignore, *patterns)))
     for sdk_name in wanted:
         if sdk_name in _REQUESTED:
             continue
