@@ -427,3 +427,28 @@ def test_metadata_is_redacted_as_in_xray_mode(otlp_env):
     text = repr(attrs)
     for canary in ("CANARY-otlp-1", "CANARY-otlp-2", "CANARY-otlp-3"):
         assert canary not in text
+
+
+def test_a_database_drivers_quoted_values_leave_the_exception_event(otlp_env):
+    """A driver error quoting a parameter value back (PostgreSQL's "invalid input syntax"): the
+    exception event carries no quoted literal, as X-Ray causes carry none."""
+    psycopg = pytest.importorskip("psycopg")
+    from tests.conftest import need
+
+    try:
+        conn = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3)
+    except Exception as exc:
+        need(False, f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+        return
+
+    @traced
+    def handler(event, context):
+        conn.execute("select %s::int", ("CANARY-sql-literal",))
+
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        handler({}, LambdaContext())
+    conn.close()
+    (_, request), *_ = receive(otlp_env.collector)
+    text = repr(request)
+    assert "InvalidTextRepresentation" in text  # the event arrived
+    assert "CANARY-sql-literal" not in text

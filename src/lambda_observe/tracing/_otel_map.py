@@ -220,6 +220,13 @@ def clean_text(text: str) -> str:
     return redact.get().text(text)
 
 
+def _error_text(exc: BaseException, text: str) -> str:
+    """An exception's text scrubbed as X-Ray causes are: a database driver's quoted literals go too."""
+    from .. import redact
+
+    return redact.get().error_text(exc, text)
+
+
 def exception_attributes(exc: BaseException, tb: TracebackType | None, escaped: bool = True) -> dict[str, Any]:
     """The ``exception`` event's attributes (OTel semantic conventions), scrubbed.
 
@@ -238,7 +245,7 @@ def exception_attributes(exc: BaseException, tb: TracebackType | None, escaped: 
         stack = ""
     return {
         "exception.type": type(exc).__qualname__,
-        "exception.message": clean_text(message),
-        "exception.stacktrace": clean_text(stack[:32768]),
+        "exception.message": _error_text(exc, message),
+        "exception.stacktrace": _error_text(exc, stack[:32768]),
         "exception.escaped": escaped,
     }
