@@ -127,3 +127,22 @@ def test_restored_environments_never_repeat_ids(mode):
         assert first == second  # the shared state really repeats ids: the reseed is what prevents it
     else:
         assert not set(first) & set(second), (first, second)
+
+
+def test_otlp_span_ids_come_from_the_reseeded_generator():
+    """otlp mode draws span ids from lambda_observe's own generator (the one reseeded after a
+    SnapStart restore), never from the global ``random``: a user's ``random.seed(0)`` does not
+    repeat them, and restoring our generator's state does (so the restore reseed covers them)."""
+    import random
+
+    from lambda_observe.tracing import _span, otlp
+
+    random.seed(0)
+    a = otlp._new_span_id()
+    random.seed(0)
+    b = otlp._new_span_id()
+    assert a != b
+    state = _span._RNG.getstate()
+    c = otlp._new_span_id()
+    _span._RNG.setstate(state)
+    assert otlp._new_span_id() == c

@@ -16,7 +16,7 @@ import logging
 import socket
 import time
 from binascii import b2a_base64
-from random import getrandbits as _bits  # reseeded after fork
+from ._span import _bits  # lambda_observe's own generator: reseeded after fork and SnapStart restore
 from types import TracebackType
 from typing import Any
 
