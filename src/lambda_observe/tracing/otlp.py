@@ -16,7 +16,6 @@ import logging
 import socket
 import time
 from binascii import b2a_base64
-from ._span import _bits  # lambda_observe's own generator: reseeded after fork and SnapStart restore
 from types import TracebackType
 from typing import Any
 
@@ -24,7 +23,10 @@ from .. import _warn
 from . import _otel_map as otel_map
 from . import _otlp_proto as proto
 from ._emitter import parse_address
-from ._span import clean_name
+from ._span import (
+    _bits,  # lambda_observe's own generator: reseeded after fork and SnapStart restore
+    clean_name,
+)
 
 __all__ = ["MAX_DATAGRAM", "OtlpBackend", "OtlpEmitter", "OtlpRoot", "OtlpSpan"]
 
