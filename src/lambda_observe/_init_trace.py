@@ -73,14 +73,17 @@ def process_start() -> float | None:
     seconds, which biased the start (and ``init_duration_ms``) by up to a second.
     """
     try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+        fields = _read("/proc/self/stat").rsplit(")", 1)[1].split()
         ticks = int(fields[19])  # starttime: field 22 of stat, counted after the command name
-        with open("/proc/uptime", encoding="ascii") as fh:
-            uptime = float(fh.read().split()[0])
+        uptime = float(_read("/proc/uptime").split()[0])
         return start_from(time.time(), uptime, ticks, os.sysconf("SC_CLK_TCK"))
     except Exception:
         return None
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="ascii") as fh:
+        return fh.read()
 
 
 def start_from(now: float, uptime: float, start_ticks: int, clk_tck: int) -> float:

@@ -65,8 +65,8 @@ def main() -> None:
     log = io.StringIO()
     logging.getLogger("lambda_observe").addHandler(logging.StreamHandler(log))
     from lambda_observe import patch, traced
-    from lambda_observe.tracing.patching import patched
     from lambda_observe.testing import LambdaContext, collector, trace_header
+    from lambda_observe.tracing.patching import patched
 
     with collector() as c:
         os.environ.update(

@@ -41,6 +41,22 @@ def test_the_start_is_now_minus_uptime_plus_the_start_tick(now, uptime, ticks, c
     assert start_from(now, uptime, ticks, clk_tck) == pytest.approx(now - uptime + ticks / clk_tck, abs=1e-6)
 
 
+def test_process_start_reads_uptime_not_the_whole_second_boot_time(monkeypatch):
+    """With /proc faked (booted at 990.25 s wall clock: btime says 990; started 150 ticks after
+    boot at 100 Hz; now 1000.25 s), process_start() is 991.75: btime would give 991.5."""
+    import lambda_observe._init_trace as init_trace
+
+    files = {
+        "/proc/self/stat": "42 (py thon) S " + " ".join(["0"] * 18) + " 150 0 0",
+        "/proc/uptime": "10.00 5.00",
+        "/proc/stat": "cpu 1 2 3\nbtime 990\n",
+    }
+    monkeypatch.setattr(init_trace, "_read", files.__getitem__)
+    monkeypatch.setattr(init_trace.time, "time", lambda: 1000.25)
+    monkeypatch.setattr(init_trace.os, "sysconf", lambda name: 100)
+    assert init_trace.process_start() == pytest.approx(991.75)
+
+
 def test_a_fraction_of_a_second_of_boot_time_is_kept():
     """Booted at 990.25 s (wall clock), started 1.5 s later: 991.75, not a whole second."""
     assert start_from(1000.25, 10.0, 150, 100) == pytest.approx(991.75)

@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import re
-import sys
 from types import ModuleType
 from typing import Any
 
