@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["enabled", "start", "stop"]
+__all__ = ["enabled", "process_start", "start", "start_from", "stop"]
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -67,16 +67,29 @@ def _min_seconds() -> float:
 
 
 def process_start() -> float | None:
-    """When this process started (wall clock, Linux), or None when it cannot be read."""
+    """When this process started (wall clock, Linux), or None when it cannot be read.
+
+    ``now - uptime + starttime``: ``/proc/stat``'s ``btime`` would be simpler but counts whole
+    seconds, which biased the start (and ``init_duration_ms``) by up to a second.
+    """
     try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+        fields = _read("/proc/self/stat").rsplit(")", 1)[1].split()
         ticks = int(fields[19])  # starttime: field 22 of stat, counted after the command name
-        with open("/proc/stat", encoding="ascii") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
+        uptime = float(_read("/proc/uptime").split()[0])
+        return start_from(time.time(), uptime, ticks, os.sysconf("SC_CLK_TCK"))
     except Exception:
         return None
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="ascii") as fh:
+        return fh.read()
+
+
+def start_from(now: float, uptime: float, start_ticks: int, clk_tck: int) -> float:
+    """The wall-clock start of a process that started ``start_ticks`` clock ticks after boot,
+    ``uptime`` seconds after which it is ``now``."""
+    return now - uptime + start_ticks / clk_tck
 
 
 def start(from_process_start: bool = False) -> None:
@@ -90,7 +103,7 @@ def start(from_process_start: bool = False) -> None:
     _State.min_s = _min_seconds()
     _State.thread = threading.get_ident()
     _State.running = True
-    sys.meta_path.insert(0, _Timer())
+    sys.meta_path = [_Timer(), *sys.meta_path]  # replaced, never shifted under another thread's import
     from ._hooks import add_start_hook
 
     add_start_hook(_first_invocation)
@@ -103,7 +116,7 @@ def stop() -> None:
     _State.running = False
     _State.done = True
     _State.end = time.time()
-    sys.meta_path[:] = [f for f in sys.meta_path if type(f) is not _Timer]
+    sys.meta_path = [f for f in sys.meta_path if type(f) is not _Timer]
 
 
 def _first_invocation(inv: Any, event: Any) -> None:

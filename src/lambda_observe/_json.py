@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["default", "dumps", "safe"]
+__all__ = ["compact_dumps", "default", "dumps", "dumps_bytes", "safe"]
 
 _MAX_DEPTH = 32
 
@@ -112,13 +112,35 @@ def dumps_bytes(obj: Any) -> bytes:
 _FAST: list[Any] = []
 
 
-# One encoder for every call: json.dumps with options builds a new one each time.
-_ENCODER = json.JSONEncoder(default=default, separators=(",", ":"), allow_nan=False)
+# One encoder for every call: json.dumps with options builds a new one each time. Like orjson:
+# no spaces, and characters as UTF-8, not \u escapes (issue #17: the two paths wrote different bytes).
+_ENCODER = json.JSONEncoder(default=default, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+def _encodable(text: str) -> str:
+    """``text`` with any lone surrogate written as its JSON escape, so it always encodes as UTF-8."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # only inside JSON strings, where \udXXX is the same character
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON for ``obj``; never raises (falls back to :func:`safe`)."""
+    """Compact JSON for ``obj``, as orjson writes it (UTF-8 characters, no spaces); never raises
+    (falls back to :func:`safe`)."""
     try:
-        return _ENCODER.encode(obj)
+        return _encodable(_ENCODER.encode(obj))
     except (ValueError, TypeError, RecursionError):
-        return json.dumps(safe(obj), separators=(",", ":"))
+        return _encodable(json.dumps(safe(obj), separators=(",", ":"), ensure_ascii=False))
+
+
+def compact_dumps(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps`` writing what orjson writes: no spaces, characters not escaped. The log
+    formatter's serializer when orjson is missing (python-json-logger passes its options)."""
+    kwargs["separators"] = (",", ":")
+    kwargs["ensure_ascii"] = False
+    kwargs.pop("indent", None)
+    return json.dumps(obj, **kwargs)

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--with-cli", action="store_true", help="keep the CLI, layer builder and local runner (not needed on Lambda)"
     )
+    build.add_argument(
+        "--constraints", metavar="FILE", default=None, help="a pip constraints file pinning the resolved versions"
+    )
     build.add_argument("--source", default=None, help="install lambda_observe from this path (default: this package)")
     return parser
 
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 source=args.source,
                 slim=args.slim,
                 with_cli=args.with_cli,
+                constraints=args.constraints,
             )
             return 0
     except ValueError as exc:

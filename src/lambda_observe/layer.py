@@ -11,6 +11,11 @@ integrations (``with_cli=True`` keeps the CLI, builder and runner); wrapt goes i
 extension (its pure-Python wrappers serve the SDK's patchers). This package's own sources go in
 with their docstrings and comments blanked, every line kept where it was (:mod:`._slim`), so
 tracebacks point at the repository's line numbers; third-party sources go in as they are.
+
+The layer also carries ``lambda_observe-<version>.dist-info`` (name, version, licence, the LICENSE
+text: what ``importlib.metadata`` and licence scanners read) and ``lambda_observe-layer.txt``, the
+resolved version of every distribution in it, which the build also prints: "the same inputs give
+the same bytes" means the same resolved versions (``constraints=`` pins them through pip).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["RUNTIME_PACKAGES", "LayerBuildError", "build_layer"]
+__all__ = ["LISTING", "RUNTIME_PACKAGES", "LayerBuildError", "build_layer", "resolved"]
 
 #: Distributions the Lambda Python runtime provides; left out unless asked to keep them.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python_dateutil", "six")
@@ -47,6 +52,8 @@ _CLI_ONLY = ("cli.py", "layer.py", "_slim.py", "local", "traces", "testing.py", 
 _SDK_UNUSED = ("aiohttp", "bottle", "django", "flask", "flask_sqlalchemy", "sqlalchemy", "botocore", "requests")
 _MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+#: The layer's listing of the distributions it holds, ``name==version`` a line (in ``python/``).
+LISTING = "lambda_observe-layer.txt"
 
 
 class LayerBuildError(ValueError):
@@ -69,7 +76,7 @@ def _requirements(extras: Iterable[str], slim: bool = False) -> list[str]:
     return reqs
 
 
-def _pip_install(reqs: list[str], target: Path, python: str, arch: str) -> None:
+def _pip_install(reqs: list[str], target: Path, python: str, arch: str, constraints: str | None = None) -> None:
     cmd = [
         sys.executable,
         "-m",
@@ -89,6 +96,8 @@ def _pip_install(reqs: list[str], target: Path, python: str, arch: str) -> None:
     ]
     for platform in _PLATFORMS[arch]:
         cmd += ["--platform", platform]
+    if constraints is not None:
+        cmd += ["--constraint", constraints]
     proc = subprocess.run(cmd + reqs, capture_output=True, text=True)
     if proc.returncode != 0:
         text = proc.stderr + proc.stdout
@@ -104,6 +113,36 @@ def _copy_self(target: Path) -> None:
     shutil.copytree(
         here, target / "lambda_observe", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_layer_files")
     )
+
+
+def _self_dist_info(site: Path, version: str) -> None:
+    """A minimal ``lambda_observe-<version>.dist-info``: what ``importlib.metadata`` and licence
+    scanners read (name, version, licence, the licence text), for the copy of this package."""
+    info = site / f"lambda_observe-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: lambda-observe\nVersion: {version}\nLicense: MIT\nLicense-File: LICENSE\n",
+        encoding="utf-8",
+    )
+    shutil.copyfile(Path(__file__).resolve().parent / "_layer_files" / "LICENSE", info / "LICENSE")
+
+
+def resolved(site: Path) -> list[str]:
+    """``name==version`` for every distribution installed in ``site``, sorted by name."""
+    found = []
+    for info in site.glob("*.dist-info"):
+        name = version = ""
+        for line in (info / "METADATA").read_text(encoding="utf-8").splitlines():
+            if not line:
+                break
+            key, _, value = line.partition(": ")
+            if key == "Name":
+                name = value.strip()
+            elif key == "Version":
+                version = value.strip()
+        if name:
+            found.append(f"{name}=={version}")
+    return sorted(found, key=str.lower)
 
 
 def _slim_self(package: Path) -> None:
@@ -261,8 +300,12 @@ def build_layer(
     quiet: bool = False,
     slim: bool = False,
     with_cli: bool = False,
+    constraints: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Build the layer zip and return its path. Raises :class:`LayerBuildError` with the reason."""
+    """Build the layer zip and return its path. Raises :class:`LayerBuildError` with the reason.
+
+    ``constraints`` is a pip constraints file (``name==version`` lines) that pins what is resolved.
+    """
     if python not in ("3.10", "3.11", "3.12", "3.13", "3.14"):
         raise LayerBuildError(f"--python {python!r}: expected a Lambda Python runtime version, 3.10 to 3.14")
     if arch not in _PLATFORMS:
@@ -281,15 +324,21 @@ def build_layer(
         site = root / "python"
         site.mkdir()
         say(f"[1/4] resolving wheels for Python {python} on {arch}: {', '.join(reqs)}")
-        _pip_install(reqs, site, python, arch)
+        if constraints is not None and not Path(constraints).is_file():
+            raise LayerBuildError(f"--constraints {os.fspath(constraints)!r}: no such file")
+        _pip_install(reqs, site, python, arch, None if constraints is None else str(Path(constraints).resolve()))
         if source is None:
             _copy_self(site)
+            _self_dist_info(site, __version__)
         say(
             "[2/4] leaving out the runtime's own packages, tests, caches, sources and stubs"
             + (" (keeping runtime packages)" if keep_runtime else "")
             + (" (keeping the CLI and local runner)" if with_cli else "")
         )
         _prune(site, keep_runtime, with_cli)
+        versions = resolved(site)
+        (site / LISTING).write_text("".join(f"{line}\n" for line in versions), encoding="utf-8")
+        say(f"      resolved: {', '.join(versions)}")
         stripped = _strip(site, arch)
         if stripped:
             say(f"      stripped {stripped} native libraries")
@@ -308,6 +357,7 @@ def build_layer(
     zipped = target.stat().st_size
     if not quiet:
         print(f"{target}: {zipped:,} bytes zipped, {unzipped:,} bytes unzipped")
+        print(f"  resolved: {', '.join(versions)}")
         for name, size in table:
             print(f"  {name:<28} {size:>12,} bytes")
     return target

@@ -39,12 +39,34 @@ def _serve() -> Any:
     return server
 
 
+def _import_in_threads(names: list[str]) -> list[str]:
+    """Import each module in its own thread, all released at once; the errors they raised."""
+    barrier = threading.Barrier(len(names))
+    errors: list[str] = []
+
+    def run(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            importlib.import_module(name)
+        except BaseException as exc:
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    errors.extend(f"{t.name}: still importing" for t in threads if t.is_alive())
+    return errors
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     log = io.StringIO()
     logging.getLogger("lambda_observe").addHandler(logging.StreamHandler(log))
     from lambda_observe import patch, traced
     from lambda_observe.testing import LambdaContext, collector, trace_header
+    from lambda_observe.tracing.patching import patched
 
     with collector() as c:
         os.environ.update(
@@ -60,6 +82,7 @@ def main() -> None:
             os.environ.update({"LAMBDA_TASK_ROOT": os.getcwd(), "AWS_LAMBDA_FUNCTION_NAME": "order-probe"})
         early = sorted(m for m in spec["order"] if m in sys.modules)
         patch(*spec["patch"])
+        errors = _import_in_threads(spec["threads"]) if spec.get("threads") else []
         for name in spec["order"]:
             importlib.import_module(name)
         server = _serve()
@@ -85,6 +108,8 @@ def main() -> None:
                 "early": early,
                 "headers": HEADERS,
                 "heavy": heavy,
+                "import_errors": errors,
+                "patched": sorted(patched()),
             }
         )
     )

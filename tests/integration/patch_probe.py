@@ -201,6 +201,19 @@ def psycopg_param_calls(spec: dict[str, Any], base: str) -> None:
         conn.close()
 
 
+def psycopg_idioms(spec: dict[str, Any], base: str) -> None:
+    """psycopg 3's usual forms: conn.execute(), and the connection a `with` block gives."""
+    import psycopg
+
+    conn = psycopg.connect(spec["pg_dsn"])
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    conn.close()
+    with psycopg.connect(spec["pg_dsn"]) as conn:
+        assert conn.execute("SELECT %s", (2,), binary=True).fetchone() == (2,)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 3")
+
+
 def psycopg2_calls(spec: dict[str, Any], base: str) -> None:
     import psycopg2
 
@@ -244,6 +257,7 @@ ACTIONS = {
     "sqlite3": sqlite_calls,
     "psycopg": psycopg_calls,
     "psycopg_param": psycopg_param_calls,
+    "psycopg_idioms": psycopg_idioms,
     "psycopg2": psycopg2_calls,
     "pg8000": pg8000_calls,
     "pymysql": pymysql_calls,

@@ -192,6 +192,57 @@ def test_layer_contents(layer):
     assert "python/aws_xray_sdk/ext/resources/aws_para_whitelist.json" in names
 
 
+def test_layer_has_lambda_observes_metadata_and_licence(layer):
+    """The layer carries lambda_observe-<version>.dist-info: METADATA with the name, the version
+    and the MIT licence, and the repository's LICENSE text (the layer's copy is the same file)."""
+    from lambda_observe import __version__
+
+    info = f"python/lambda_observe-{__version__}.dist-info"
+    with zipfile.ZipFile(layer) as zf:
+        headers = dict(line.split(": ", 1) for line in zf.read(f"{info}/METADATA").decode().splitlines() if line)
+        licence = zf.read(f"{info}/LICENSE")
+    assert (headers["Name"], headers["Version"], headers["License"]) == ("lambda-observe", __version__, "MIT")
+    root = Path(__file__).resolve().parents[2]
+    assert licence == (root / "LICENSE").read_bytes() == (root / "src/lambda_observe/_layer_files/LICENSE").read_bytes()
+    assert b"MIT License" in licence and b"lambda_observe contributors" in licence
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'license = { text = "MIT" }' in pyproject
+
+
+def test_layer_lists_the_resolved_versions_it_holds(layer):
+    """python/lambda_observe-layer.txt lists name==version for exactly the distributions whose
+    dist-info is in the layer (what "the same inputs" means for reproducibility)."""
+    from lambda_observe.layer import LISTING
+
+    with zipfile.ZipFile(layer) as zf:
+        names = zf.namelist()
+        listing = zf.read(f"python/{LISTING}").decode().splitlines()
+        found = set()
+        for name in names:
+            if name.endswith(".dist-info/METADATA") and name.count("/") == 2:
+                head = zf.read(name).decode().partition("\n\n")[0]
+                fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+                found.add(f"{fields['Name']}=={fields['Version']}")
+    assert listing and set(listing) == found and len(listing) == len(found)
+    assert listing == sorted(listing, key=str.lower)
+    for dist in ("aws-xray-sdk", "wrapt", "python-json-logger", "orjson", "lambda-observe"):
+        assert any(line.lower().startswith(f"{dist}==") for line in listing), (dist, listing)
+    assert not any(line.lower().startswith(("boto3==", "botocore==")) for line in listing)
+
+
+def test_constraints_pin_the_resolved_versions(tmp_path, capsys):
+    """A constraints file (--constraints) is passed to pip: pinning wrapt to an older release puts
+    that release in the layer and in its listing, and the build prints it."""
+    pins = tmp_path / "constraints.txt"
+    pins.write_text("wrapt==1.17.2\n", encoding="utf-8")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[os.uname().machine]
+    built = build_layer(python=python, arch=arch, out=tmp_path, slim=True, constraints=pins)
+    listing = zipfile.ZipFile(built).read("python/lambda_observe-layer.txt").decode().splitlines()
+    assert "wrapt==1.17.2" in listing
+    assert "wrapt==1.17.2" in capsys.readouterr().out
+
+
 def test_with_cli_keeps_the_command_line(tmp_path):
     """with_cli=True (--with-cli) keeps the CLI, the layer builder and the local runner."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -162,6 +162,20 @@ def test_database_drivers_produce_password_free_sql_subsegments(postgres, mariad
     assert SECRET not in out["raw"]  # fails with the scrubbing off: the failed statements' causes carry it
 
 
+def test_psycopg3_conn_execute_and_with_connect_are_traced(postgres, assert_valid):
+    """psycopg 3's usual idiom, conn.execute(), is traced, as is the connection a
+    `with psycopg.connect() as conn` block gives (and a cursor used as a context manager):
+    three statements, three SQL subsegments under the block that ran them."""
+    out = probe({"patch": ["psycopg"], "do": ["psycopg_idioms"], **postgres})
+    assert "could not patch" not in out["stderr"], out["stderr"]
+    assert_valid(out["docs"])
+    sql = [d for d in subsegments(out) if "sql" in d]
+    parents = parent_names(out)
+    assert [parents[d["id"]] for d in sql] == ["do psycopg_idioms"] * 3, sql
+    assert {d["sql"]["driver_version"] for d in sql} == {"Psycopg 3"}
+    assert SECRET not in out["raw"]
+
+
 def test_patched_calls_outside_lambda_and_with_tracing_off_are_quiet(moto_endpoint):
     """Patched libraries work with no invocation and with tracing switched off: no documents, no noise."""
     outside = probe(

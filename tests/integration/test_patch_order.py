@@ -89,3 +89,34 @@ def test_light_patchers_record_client_errors_and_pass_the_trace_header(moto_endp
     (remote,) = [d for d in out["docs"] if d.get("namespace") == "remote"]
     assert out["headers"] == [f"Root={remote['trace_id']};Parent={remote['id']};Sampled=1"]
     assert out["heavy"] == []
+
+
+@pytest.mark.parametrize("in_lambda", [False, True], ids=["outside-lambda", "in-lambda"])
+def test_threads_importing_boto3_and_requests_at_once_leave_them_traced(in_lambda, moto_endpoint, assert_valid):
+    """patch("boto3", "requests") then threads importing boto3, botocore.client and requests (or
+    requests.sessions) at the same moment (issue #17 attack, defect 7): no import fails or
+    deadlocks, nothing is logged about a failed patch, patched() names both, and a DynamoDB call
+    and an HTTP call each give a subsegment. Repeated in fresh interpreters: the race is timing.
+
+    requests and requests.sessions are never imported at once: that fails about one time in four
+    without lambda_observe at all (requests' circular imports meet CPython's per-module locks)."""
+    sets = [["boto3", "botocore.client", "requests"], ["requests.sessions", "botocore.client", "boto3"]]
+    for attempt in range(10):
+        order = sets[attempt % 2]
+        out = run(
+            {
+                "patch": ["boto3", "requests"],
+                "order": ["boto3", "requests"],
+                "threads": order,
+                "lambda": in_lambda,
+                "moto": moto_endpoint,
+            }
+        )
+        assert out["import_errors"] == [], (attempt, out["import_errors"])
+        assert "could not patch" not in out["log"], (attempt, out["log"])
+        assert out["result"] == "done" and out["patched"] == ["botocore", "requests"], attempt
+        assert_valid(out["docs"])
+        aws = [d for d in out["docs"] if d.get("namespace") == "aws"]
+        assert [(d["name"], d["aws"]["operation"]) for d in aws] == [("dynamodb", "ListTables")], attempt
+        remote = [d for d in out["docs"] if d.get("namespace") == "remote"]
+        assert [d["http"]["response"]["status"] for d in remote] == [200], attempt

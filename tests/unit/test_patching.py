@@ -70,3 +70,30 @@ def test_patching_twice_wraps_once(lambda_env):
     assert sqlite3.connect is first
     assert not hasattr(getattr(first, "__wrapped__", None), "__wrapped__")
     assert "sqlite3" in patching.patched()
+
+
+@pytest.mark.parametrize("name", ["redis", "urllib3"])
+def test_otel_only_libraries_are_refused_at_patch_time_in_xray_mode(name, monkeypatch):
+    """redis and urllib3 have no X-Ray patcher: patch() raises the documented ValueError at once
+    when the tracer is X-Ray (the default), saying they are traced only in the OTel modes, and
+    registers nothing; with LAMBDA_OBSERVE_TRACER=otlp the same call is accepted."""
+    from lambda_observe import config
+    from lambda_observe.tracing import _state
+
+    monkeypatch.delenv("LAMBDA_OBSERVE_TRACER", raising=False)
+    config.reset()
+    _state.reset()
+    with pytest.raises(ValueError, match="traced only in the OTel modes") as caught:
+        patch("requests", name)
+    assert repr(name) in str(caught.value)
+    assert name not in patching._REQUESTED and "requests" not in patching._REQUESTED
+    monkeypatch.setenv("LAMBDA_OBSERVE_TRACER", "otlp")
+    config.reset()
+    _state.reset()
+    monkeypatch.setattr(patching, "_REQUESTED", set())
+    from lambda_observe.tracing import _post_import
+
+    monkeypatch.setattr(_post_import, "when_imported", lambda *a: None)
+    patch(name)
+    assert name in patching._REQUESTED
+    config.reset()

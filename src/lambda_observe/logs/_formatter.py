@@ -182,6 +182,9 @@ class LambdaJsonFormatter:
         self.terminator = terminator
         if hasattr(self, "json_default"):
             self.json_default = _json.default
+        if hasattr(self, "json_ensure_ascii"):  # the standard-library base: write what orjson writes
+            self.json_ensure_ascii = False
+            self.json_serializer = _json.compact_dumps
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         inv = _invocation.current()
@@ -262,7 +265,7 @@ class LambdaJsonFormatter:
                 "message": f"<log record could not be rendered: {_render(exc, 'error')}>",
                 "msg_template": _redact.get().text(_render(getattr(record, "msg", ""), "message")[:10_000]),
             }
-            return json.dumps(fallback, separators=(",", ":")) + self.terminator
+            return json.dumps(fallback, separators=(",", ":"), ensure_ascii=False) + self.terminator
 
 
 _NOT_EXTRA = frozenset({"message", "asctime"})
@@ -349,4 +352,5 @@ def _fit(log_data: dict[str, Any]) -> str:
         keep = max(sizes[key] - (size - MAX_LINE_BYTES) - 200, 0) // 4
         text = data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False)
         data[key] = text[:keep] + f"...[truncated {len(text) - keep} characters]"
-    return json.dumps({k: data[k] for k in ("timestamp", "level", "logger") if k in data} | {"truncated": True})
+    kept = {k: data[k] for k in ("timestamp", "level", "logger") if k in data} | {"truncated": True}
+    return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)

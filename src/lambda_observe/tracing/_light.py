@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import re
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -215,20 +214,29 @@ def _prepare_request(wrapped: Any) -> Any:
     return with_header
 
 
-def patch_botocore(module: ModuleType) -> None:
-    """Wrap ``BaseClient._make_api_call`` (a subsegment per call) and ``Endpoint.prepare_request``
-    (the trace header on the outgoing request)."""
-    import botocore.client
-    import botocore.endpoint
+def patch_botocore_client(module: ModuleType) -> None:
+    """Wrap ``botocore.client.BaseClient._make_api_call`` (a subsegment per call).
 
-    client = botocore.client.BaseClient
+    Runs as soon as ``botocore.client`` has executed, from whichever thread imported it, and
+    touches only that module's objects: it imports nothing, so it cannot meet another thread's
+    import half-way (issue #17: importing from inside an import deadlocked or saw half modules).
+    """
+    client = module.BaseClient
     if getattr(client._make_api_call, _FLAG, False):
         return
     call = _make_api_call(client._make_api_call)
     setattr(call, _FLAG, True)
     client._make_api_call = call
-    endpoint = botocore.endpoint.Endpoint
-    endpoint.prepare_request = _prepare_request(endpoint.prepare_request)
+
+
+def patch_botocore_endpoint(module: ModuleType) -> None:
+    """Wrap ``botocore.endpoint.Endpoint.prepare_request`` (the trace header on the request)."""
+    endpoint = module.Endpoint
+    if getattr(endpoint.prepare_request, _FLAG, False):
+        return
+    prepare = _prepare_request(endpoint.prepare_request)
+    setattr(prepare, _FLAG, True)
+    endpoint.prepare_request = prepare
 
 
 # ---- requests -----------------------------------------------------------------------------
@@ -300,8 +308,9 @@ def _prepare(wrapped: Any) -> Any:
 
 
 def patch_requests(module: ModuleType) -> None:
-    """Wrap ``Session.request`` (a subsegment per call) and ``Session.prepare_request`` (the header)."""
-    session = sys.modules["requests.sessions"].Session
+    """Wrap ``requests.sessions.Session.request`` (a subsegment per call) and
+    ``Session.prepare_request`` (the header); imports nothing (see :func:`patch_botocore_client`)."""
+    session = module.Session
     if getattr(session.request, _FLAG, False):
         return
     call = _session_request(session.request)
@@ -310,5 +319,9 @@ def patch_requests(module: ModuleType) -> None:
     session.prepare_request = _prepare(session.prepare_request)
 
 
-#: SDK patcher name -> light patcher.
-PATCHERS = {"botocore": patch_botocore, "requests": patch_requests}
+#: SDK patcher name -> {the exact module each light patcher needs: the patcher, given that module}.
+#: Each runs when its own module has executed, so none imports anything.
+PATCHERS: dict[str, dict[str, Any]] = {
+    "botocore": {"botocore.client": patch_botocore_client, "botocore.endpoint": patch_botocore_endpoint},
+    "requests": {"requests.sessions": patch_requests},
+}

@@ -6,9 +6,12 @@ that runs the real loader, then the hooks. It imports nothing beyond what ``impo
 gives, so registering a hook costs microseconds, where wrapt's (which imports asyncio and
 inspect) costs tens of milliseconds in a fresh interpreter.
 
-Hooks that register while another hook is running are run after it ends: a hook may import
-a module that another hook watches (the X-Ray SDK imports botocore while it is only half
-initialised, outside Lambda), and the second hook must not see the first half-done.
+Hooks that register while another hook is running in the same thread are run after it ends:
+a hook may import a module that another hook watches (the X-Ray SDK imports botocore while it
+is only half initialised, outside Lambda), and the second hook must not see the first
+half-done. Threads are independent: a hook runs in the thread that imported its module, before
+that import returns. ``sys.meta_path`` is replaced, never changed in place, so an import
+running in another thread never sees the list shift under it.
 """
 
 from __future__ import annotations
@@ -26,8 +29,16 @@ Hook = Callable[[ModuleType], None]
 
 _HOOKS: dict[str, list[Hook]] = {}
 _LOCK = threading.RLock()
-_RUNNING: list[bool] = []
-_PENDING: list[tuple[Hook, ModuleType]] = []
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.running = False
+        self.pending: list[tuple[Hook, ModuleType]] = []
+        self.busy: set[str] = set()
+
+
+_THREAD = _PerThread()
 
 
 def when_imported(name: str, hook: Hook) -> None:
@@ -37,29 +48,26 @@ def when_imported(name: str, hook: Hook) -> None:
         if module is None:
             _HOOKS.setdefault(name, []).append(hook)
             if not any(type(f) is _Finder for f in sys.meta_path):
-                sys.meta_path.insert(0, _Finder())
+                sys.meta_path = [_Finder(), *sys.meta_path]
             return
     _run(hook, module)
 
 
 def _run(hook: Hook, module: ModuleType) -> None:
-    """Run ``hook``, or queue it behind the hook that is running now (see the module docstring)."""
-    with _LOCK:
-        if _RUNNING:
-            _PENDING.append((hook, module))
-            return
-        _RUNNING.append(True)
+    """Run ``hook``, or queue it behind the hook this thread is running now (see the module docstring)."""
+    state = _THREAD
+    if state.running:
+        state.pending.append((hook, module))
+        return
+    state.running = True
     try:
         hook(module)
-        while True:
-            with _LOCK:
-                if not _PENDING:
-                    break
-                hook, module = _PENDING.pop(0)
+        while state.pending:
+            hook, module = state.pending.pop(0)
             hook(module)
     finally:
-        with _LOCK:
-            _RUNNING.clear()
+        state.running = False
+        state.pending.clear()
 
 
 class _Loader:
@@ -85,7 +93,7 @@ class _Loader:
         with _LOCK:
             hooks = _HOOKS.pop(self._name, [])
             if not _HOOKS:
-                sys.meta_path[:] = [f for f in sys.meta_path if type(f) is not _Finder]
+                sys.meta_path = [f for f in sys.meta_path if type(f) is not _Finder]
         if module.__name__ in sys.modules:  # the import system binds it again after us; that is fine
             module = sys.modules[module.__name__]
         parent, _, child = self._name.rpartition(".")
@@ -98,12 +106,11 @@ class _Loader:
 class _Finder:
     """Finds nothing itself: wraps the loader of a watched module that another finder found."""
 
-    _busy: set[str] = set()
-
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if fullname not in _HOOKS or fullname in self._busy:
+        busy = _THREAD.busy
+        if fullname not in _HOOKS or fullname in busy:
             return None
-        self._busy.add(fullname)
+        busy.add(fullname)
         try:
             for finder in sys.meta_path:
                 if finder is self or type(finder) is _Finder:
@@ -118,4 +125,4 @@ class _Finder:
                     return spec
             return None
         finally:
-            self._busy.discard(fullname)
+            busy.discard(fullname)

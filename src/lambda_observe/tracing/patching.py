@@ -12,8 +12,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from types import ModuleType
+from typing import Any
 
 from .. import _warn, config
 
@@ -58,6 +60,18 @@ OTEL_ONLY: dict[str, str] = {"redis": "redis", "urllib3": "urllib3"}
 
 _REQUESTED: set[str] = set()
 _APPLIED: set[str] = set()
+#: Light patchers' parts applied so far, by module name (botocore has two: client and endpoint).
+_PARTS: set[str] = set()
+#: Guards only the check-and-claim of the sets above; never held while patching or importing.
+_CLAIM = threading.Lock()
+
+
+def _claim(done: set[str], key: str) -> bool:
+    with _CLAIM:
+        if key in done:
+            return False
+        done.add(key)
+        return True
 
 
 def _canonical(name: str) -> str:
@@ -72,42 +86,71 @@ def _canonical(name: str) -> str:
 
 
 def _patch_psycopg() -> None:
-    """The SDK's psycopg patcher also wraps psycopg_pool and fails without it: wrap what is there."""
+    """The SDK's psycopg patcher, plus ``conn.execute()`` and ``with connect() as conn``.
+
+    The SDK's patcher also wraps psycopg_pool and fails without it: wrap what is there. Its
+    connection proxy traces only ``conn.cursor().execute()``: psycopg 3's ``conn.execute()``
+    (which makes its cursor on the real connection) and the connection that ``with`` gives were
+    not traced at all.
+    """
     import wrapt
+    from aws_xray_sdk.ext.dbapi2 import XRayTracedConn
     from aws_xray_sdk.ext.psycopg.patch import _xray_traced_connect
 
-    wrapt.wrap_function_wrapper("psycopg", "connect", _xray_traced_connect)
+    class Psycopg3Conn(XRayTracedConn):  # type: ignore[misc]
+        def execute(self, query: Any, params: Any = None, *, prepare: Any = None, binary: bool = False) -> Any:
+            cursor = self.cursor()
+            if binary:
+                from psycopg.pq import Format
+
+                cursor.format = Format.BINARY
+            return cursor.execute(query, params, prepare=prepare)
+
+        def __enter__(self) -> Any:
+            value = self.__wrapped__.__enter__()
+            return self if value is self.__wrapped__ else value
+
+    def traced_connect(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        conn = _xray_traced_connect(wrapped, instance, args, kwargs)
+        return Psycopg3Conn(conn.__wrapped__, conn._xray_meta)
+
+    wrapt.wrap_function_wrapper("psycopg", "connect", traced_connect)
     if importlib.util.find_spec("psycopg_pool") is not None:
-        wrapt.wrap_function_wrapper("psycopg_pool.pool", "ConnectionPool._connect", _xray_traced_connect)
+        wrapt.wrap_function_wrapper("psycopg_pool.pool", "ConnectionPool._connect", traced_connect)
 
 
 _OWN_PATCHERS = {"psycopg": _patch_psycopg}
 
 
 def _apply(sdk_name: str) -> None:
+    """The hook on the library's top module: OpenTelemetry's instrumentation, or the SDK's patcher.
+
+    botocore and requests in X-Ray mode are left to :func:`_apply_light`'s hooks, which run
+    when the exact submodule they wrap has executed and import nothing.
+    """
     if sdk_name in _APPLIED:
         return
-    _APPLIED.add(sdk_name)
     try:
         from . import _state
         from ._backend import NoopBackend
 
         active = _state.backend()
         if isinstance(active, NoopBackend):  # tracing off (or its tracer unavailable): patch nothing
-            _APPLIED.discard(sdk_name)
             return
         instrument = getattr(active, "instrument", None)
+        if instrument is None and sdk_name in _LIGHT:
+            return
+        if not _claim(_APPLIED, sdk_name):
+            return
+    except Exception as exc:
+        _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
+        return
+    try:
         if instrument is not None:  # an OTel mode: OpenTelemetry's instrumentation, never the X-Ray SDK
             instrument(sdk_name)
             return
         if sdk_name in OTEL_ONLY:
             raise ValueError("traced only with LAMBDA_OBSERVE_TRACER=otlp or otel")
-        from . import _light
-
-        light = _light.PATCHERS.get(sdk_name)
-        if light is not None:
-            light(sys.modules[SUPPORTED[sdk_name]])
-            return
         from . import _sdk_bridge
 
         _sdk_bridge.install()
@@ -124,8 +167,42 @@ def _apply(sdk_name: str) -> None:
 
         sdk_patch([sdk_name], raise_errors=True)
     except Exception as exc:
-        _APPLIED.discard(sdk_name)
+        with _CLAIM:
+            _APPLIED.discard(sdk_name)
         _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
+
+
+def _apply_light(sdk_name: str, module_name: str, module: ModuleType) -> None:
+    """Apply one part of a light patcher to the module it wraps (X-Ray mode only); imports nothing."""
+    from . import _light, _state  # already imported by patch(): no import happens here
+    from ._backend import NoopBackend
+
+    try:
+        active = _state.backend()
+        if isinstance(active, NoopBackend):  # tracing off (or its tracer unavailable): patch nothing
+            return
+        if getattr(active, "instrument", None) is not None:
+            return  # an OTel mode: _apply's hook on the top module instruments it
+        if not _claim(_PARTS, module_name):
+            return
+        try:
+            _light.PATCHERS[sdk_name][module_name](module)
+        except Exception:
+            with _CLAIM:
+                _PARTS.discard(module_name)
+            raise
+        with _CLAIM:
+            if all(part in _PARTS for part in _light.PATCHERS[sdk_name]):
+                _APPLIED.add(sdk_name)
+    except Exception as exc:
+        _warn.once(f"patch-{sdk_name}", "lambda_observe: could not patch %s: %s", sdk_name, exc)
+
+
+#: The libraries with light patchers (:mod:`._light`), and the modules those wrap.
+_LIGHT: dict[str, tuple[str, ...]] = {
+    "botocore": ("botocore.client", "botocore.endpoint"),
+    "requests": ("requests.sessions",),
+}
 
 
 def _on_import(sdk_name: str) -> Callable[[ModuleType], None]:
@@ -133,6 +210,34 @@ def _on_import(sdk_name: str) -> Callable[[ModuleType], None]:
         _apply(sdk_name)
 
     return hook
+
+
+def _on_light_import(sdk_name: str, module_name: str) -> Callable[[ModuleType], None]:
+    def hook(module: ModuleType) -> None:
+        _apply_light(sdk_name, module_name, module)
+
+    return hook
+
+
+def _check_otel_only(wanted: list[str]) -> None:
+    """``redis`` and ``urllib3`` have no X-Ray patcher: refuse them now when X-Ray is the tracer.
+
+    The tracer is known here: ``LAMBDA_OBSERVE_TRACER`` (read now), ``use_tracer()`` or an
+    installed backend. Choose an OTel tracer before calling ``patch("redis")``.
+    """
+    otel_only = [name for name in wanted if name in OTEL_ONLY]
+    if not otel_only:
+        return
+    from . import _state
+
+    installed = _state._BACKEND[0] if _state._BACKEND else None
+    if getattr(installed, "instrument", None) is not None or _state.tracer_name() in ("otlp", "otel"):
+        return
+    raise ValueError(
+        f"patch({', '.join(map(repr, otel_only))}): traced only in the OTel modes (LAMBDA_OBSERVE_TRACER=otlp or"
+        " otel, or use_tracer(), chosen before patch()); X-Ray's SDK has no patcher for "
+        + ("it" if len(otel_only) == 1 else "them")
+    )
 
 
 def patch(*names: str, ignore: Iterable[str] = ()) -> None:
@@ -143,11 +248,13 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
     ``ignore`` takes host or URL patterns (``"*.internal"``, ``"*/health"``) whose calls are
     not sent; ``LAMBDA_OBSERVE_PATCH_IGNORE`` does the same from the environment.
 
-    Raises :class:`ValueError` for an unknown name, before patching anything. A supported
+    Raises :class:`ValueError` for an unknown name, and for ``redis`` or ``urllib3`` when the
+    tracer is X-Ray (they are traced only in the OTel modes), before patching anything. A supported
     library that is not installed is reported once at WARNING here and otherwise ignored.
     With tracing switched off nothing is patched.
     """
     wanted = [_canonical(n) for n in names]
+    _check_otel_only(wanted)
     patterns = tuple(p for p in ignore)
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern:
@@ -186,6 +293,11 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
         _REQUESTED.add(sdk_name)
         from ._post_import import when_imported
 
+        if sdk_name in _LIGHT:
+            from . import _light, _state  # noqa: F401  (now, so the hooks import nothing: issue #17)
+
+            for part in _LIGHT[sdk_name]:
+                when_imported(part, _on_light_import(sdk_name, part))
         when_imported(module, _on_import(sdk_name))
 
 
