@@ -221,7 +221,7 @@ def test_show_with_nothing_found_writes_no_page(tmp_path):
     """No id found: an error saying so, and no empty page or directory left behind."""
     with (
         xray_stub([{"Traces": [], "UnprocessedTraceIds": []}]) as stub,
-        pytest.raises(XRayQueryError, match="X-Ray has no trace .*nothing was saved or written"),
+        pytest.raises(XRayQueryError, match=r"X-Ray has no trace .*nothing was saved or written"),
     ):
         commands.show(
             [TRACE],
