@@ -97,9 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
     except ValueError as exc:
-        print(f"lambda-observe: {exc}", file=sys.stderr)
+        print(f"lambda-observe: {_printable(str(exc))}", file=sys.stderr)
         return 2
     return 2
+
+
+def _printable(text: str) -> str:
+    from .local.waterfall import printable
+
+    return printable(text)
 
 
 def _traces(args: argparse.Namespace) -> int:
@@ -114,8 +120,11 @@ def _traces(args: argparse.Namespace) -> int:
         else:
             commands.show(args.trace_ids, args.save, args.html, args.region, args.endpoint_url)
     except XRayQueryError as exc:
-        print(f"lambda-observe: {exc}", file=sys.stderr)
+        print(f"lambda-observe: {_printable(str(exc))}", file=sys.stderr)  # API messages are text, not commands
         return 2 if exc.kind == "invalid" else 1
+    except OSError as exc:  # a file the checks above did not foresee
+        print(f"lambda-observe: {_printable(str(exc))}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -106,6 +106,21 @@ def js(driver, script: str):
     return driver.execute_script(script)
 
 
+def type_filter(driver, text: str) -> None:
+    """Type into the filter box and wait until the page has applied it (the box waits for a pause)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = driver.find_element("id", "filter")
+    box.clear()
+    box.send_keys(text)
+    want = text + "\u0000all"
+    WebDriverWait(driver, 10).until(lambda d: d.find_element("tag name", "body").get_attribute("data-filter") == want)
+
+
+def severe_console(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
 def test_the_invoked_documents_validate(shop_page, assert_valid):
     """Every entity the page carries is a document the library sent, and validates against the schema."""
     import re
@@ -247,7 +262,7 @@ def test_a_thousand_traces_and_ten_thousand_subsegments_stay_virtual(tmp_path, a
             "return new Promise(function (r) { requestAnimationFrame(function () {"
             f" r(!!document.querySelector('{selector}')); }}); }});",
         )
-        driver.find_element("id", "filter").send_keys("order_id=order-1000")
+        type_filter(driver, "order_id=order-1000")
         rows = driver.find_elements("css selector", ".trace-row")
         assert len(rows) == 1
         rows[0].click()
@@ -265,3 +280,134 @@ def test_a_thousand_traces_and_ten_thousand_subsegments_stay_virtual(tmp_path, a
         assert found[0] < 100 and found[1]
         screenshot(driver, "trace-page-scale.png")
         assert requested_urls(driver) == [page.as_uri()]
+
+
+def test_bad_times_do_not_blank_the_page(tmp_path):
+    """A saved trace with `"start_time": NaN` (Python's JSON reader accepts it) and another at 1e20:
+    `view` writes a page that draws every trace and entity, marks the bad times, and logs no error."""
+    base = {"trace_id": "1-6b000000-00000000000000000000abcd", "type": "subsegment"}
+    docs = [
+        {
+            **base,
+            "id": "a" * 16,
+            "name": "## handler",
+            "parent_id": "f" * 16,
+            "start_time": 1795400000.0,
+            "end_time": 1795400000.3,
+        },
+        {
+            **base,
+            "id": "b" * 16,
+            "name": "nan start",
+            "parent_id": "a" * 16,
+            "start_time": float("nan"),
+            "end_time": 1795400000.1,
+        },
+        {**base, "id": "c" * 16, "name": "far future", "parent_id": "a" * 16, "start_time": 1e20, "end_time": 1e20},
+        {"id": "d" * 16, "trace_id": "1-6b000001-00000000000000000000abcd", "name": "only bad", "start_time": 1e20},
+    ]
+    (tmp_path / "t.json").write_text(json.dumps(docs))  # writes NaN, as Python's json does by default
+    assert "NaN" in (tmp_path / "t.json").read_text()
+    page = tmp_path / "p.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lambda_observe.cli", "view", str(tmp_path / "t.json"), "--html", str(page)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        assert driver.find_element("tag name", "body").get_attribute("data-ready") == "1"
+        assert severe_console(driver) == []
+        assert len(driver.find_elements("css selector", ".trace-row")) == 2
+        driver.find_element("css selector", '[data-trace="1-6b000000-00000000000000000000abcd"]').click()
+        rows = driver.find_elements("css selector", ".wf-row")
+        assert len(rows) == 3
+        notes = [n.get_attribute("data-note") for n in driver.find_elements("css selector", ".wf-row [data-note]")]
+        assert sorted(notes) == ["bad start_time 1e+20; bad end_time 1e+20", "bad start_time nan"]
+        assert (
+            "(no time)"
+            in driver.find_element("css selector", '[data-trace="1-6b000001-00000000000000000000abcd"]').text
+        )
+
+
+def test_many_remote_hosts_keep_the_map_small(tmp_path):
+    """1,000 traces, each calling 10 different remote hosts: the map draws at most 30 nodes (the
+    busiest, the rest grouped as "other hosts (K)") and at most 30 edges, and the filter still works."""
+    docs = []
+    for t in range(1000):
+        trace_id = f"1-6b{t:06x}-{t:024x}"
+        root = {
+            "id": f"{t:08x}{0:08x}",
+            "trace_id": trace_id,
+            "name": "## handler",
+            "type": "subsegment",
+            "parent_id": "f" * 16,
+            "start_time": 1795000000.0 + t,
+            "end_time": 1795000000.5 + t,
+            "annotations": {"order_id": f"order-{t}"},
+        }
+        docs.append(root)
+        for i in range(1, 11):
+            host = f"h{t * 10 + i}.example.com"
+            docs.append(
+                {
+                    "id": f"{t:08x}{i:08x}",
+                    "trace_id": trace_id,
+                    "name": host,
+                    "type": "subsegment",
+                    "parent_id": root["id"],
+                    "namespace": "remote",
+                    "start_time": root["start_time"] + i * 1e-3,
+                    "end_time": root["start_time"] + i * 1e-3 + 1e-3,
+                    "http": {"request": {"method": "GET", "url": f"https://{host}/x"}, "response": {"status": 200}},
+                }
+            )
+    page = write_page(tmp_path / "hosts.html", docs, title="hosts")
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        assert driver.find_element("tag name", "body").get_attribute("data-ready") == "1"
+        nodes = driver.find_elements("css selector", "#service-map [data-node]")
+        assert 2 <= len(nodes) <= 30
+        assert len(driver.find_elements("css selector", "#service-map [data-edge]")) <= 30
+        other = driver.find_elements("css selector", '#service-map [data-node="other"]')
+        assert len(other) == 1 and "other hosts (9972)" in other[0].text
+        type_filter(driver, "order_id=order-7")
+        assert len(driver.find_elements("css selector", ".trace-row")) == 1
+        assert len(driver.find_elements("css selector", "#service-map [data-node]")) == 11  # function + 10 hosts
+
+
+def test_filter_values_with_spaces_and_numbers(tmp_path):
+    """The filter box matches `note="two words"` and treats 42 and 42.0 as the same number."""
+    base = {"type": "subsegment", "parent_id": "f" * 16, "name": "## handler"}
+    docs = [
+        {
+            **base,
+            "id": "a" * 16,
+            "trace_id": "1-6b000000-00000000000000000000000a",
+            "start_time": 1795400000.0,
+            "end_time": 1795400000.1,
+            "annotations": {"note": "two words", "amount": 42},
+        },
+        {
+            **base,
+            "id": "b" * 16,
+            "trace_id": "1-6b000001-00000000000000000000000b",
+            "start_time": 1795400001.0,
+            "end_time": 1795400001.1,
+            "annotations": {"note": "two", "amount": 7},
+        },
+    ]
+    page = write_page(tmp_path / "f.html", docs)
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        for text, expected in (
+            ('note="two words"', ["a"]),
+            ("amount=42.0", ["a"]),
+            ("amount=7", ["b"]),
+            ("note=two", ["b"]),
+        ):
+            type_filter(driver, text)
+            shown = [r.get_attribute("data-trace")[-1] for r in driver.find_elements("css selector", ".trace-row")]
+            assert shown == expected, (text, shown)

@@ -12,22 +12,27 @@ __all__ = ["Collector", "flatten", "parse_datagram"]
 
 
 def flatten(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every subsegment as its own document: nested ``subsegments`` lifted out, with their parent's id."""
-    out: list[dict[str, Any]] = []
+    """Every subsegment as its own document: nested ``subsegments`` lifted out, with their parent's id.
 
-    def walk(doc: dict[str, Any], parent: dict[str, Any] | None) -> None:
+    Iterative (a file may nest subsegments deeper than Python's recursion limit); items that are not
+    objects are skipped."""
+    out: list[dict[str, Any]] = []
+    stack: list[tuple[Any, dict[str, Any] | None]] = [(d, None) for d in reversed(documents)]
+    while stack:
+        doc, parent = stack.pop()
+        if not isinstance(doc, dict):
+            continue
         flat = {k: v for k, v in doc.items() if k != "subsegments"}
         if parent is not None:
-            flat.setdefault("parent_id", parent["id"])
+            if "id" in parent:
+                flat.setdefault("parent_id", parent["id"])
             if "trace_id" in parent:
                 flat.setdefault("trace_id", parent["trace_id"])
             flat.setdefault("type", "subsegment")
         out.append(flat)
-        for child in doc.get("subsegments") or []:
-            walk(child, flat)
-
-    for doc in documents:
-        walk(doc, None)
+        children = doc.get("subsegments")
+        if isinstance(children, list):
+            stack.extend((child, flat) for child in reversed(children))
     return out
 
 

@@ -6,7 +6,7 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from .tree import entities, status, walk
+from .tree import entities, status, timing, walk_marked
 
 __all__ = ["build_model", "clean", "node_of"]
 
@@ -67,20 +67,17 @@ def _annotation_text(value: Any) -> str:
     return value if isinstance(value, str) else _text(clean(value))
 
 
-def _ms(doc: dict[str, Any]) -> float:
-    end = doc.get("end_time")
-    return max(float(end) - float(doc["start_time"]), 0.0) * 1000 if isinstance(end, (int, float)) else 0.0
-
-
 def _is_cold(doc: dict[str, Any]) -> bool:
     annotations = doc.get("annotations")
     cold = isinstance(annotations, dict) and annotations.get("ColdStart") is True
-    return cold or doc.get("name") == "Initialization"  # Lambda's own segment shows init as a subsegment
+    return bool(cold or doc.get("name") == "Initialization")  # Lambda's own segment shows init as a subsegment
 
 
 def _trace(docs: list[dict[str, Any]], function: str, nodes: dict[str, dict[str, str]]) -> dict[str, Any]:
-    start = min(float(d["start_time"]) for d in docs)
-    end = max(float(d.get("end_time") or d["start_time"]) for d in docs)
+    times = {d["id"]: timing(d) for d in docs}
+    starts = [t.start for t in times.values() if t.start is not None]
+    start = min(starts) if starts else None
+    end = max((v for t in times.values() for v in (t.start, t.end) if v is not None), default=start)
     rows: list[dict[str, Any]] = []
     annotations: dict[str, list[str]] = {}
     hits: list[list[Any]] = []  # [node, ms, status]
@@ -90,11 +87,16 @@ def _trace(docs: list[dict[str, Any]], function: str, nodes: dict[str, dict[str,
     worst = "ok"
     fn_key = f"segment:AWS::Lambda::Function:{function}"
     has_function_segment = any(d.get("origin") == "AWS::Lambda::Function" for d in docs)
-    for depth, doc in walk(docs):
+    for depth, doc, mark in walk_marked(docs):
         st = status(doc)
         worst = st if _WORST[st] > _WORST[worst] else worst
+        t = times[doc["id"]]
+        offset = (t.start - start) * 1000 if t.start is not None and start is not None else 0.0
         row = {k: v for k, v in doc.items() if k != "subsegments"}
-        row.update(d=depth, o=(float(doc["start_time"]) - start) * 1000, ms=_ms(doc), s=st, c=_is_cold(doc))
+        row.update(name=_text(doc.get("name", "?")), d=depth, o=offset, ms=t.ms, s=st, c=_is_cold(doc))
+        notes = t.notes + ([mark] if mark else [])
+        if notes:
+            row["n"] = notes  # shown as markers: no time, in progress, bad end, clock skew, parent cycle
         rows.append(row)
         own = doc.get("annotations")
         for key, value in own.items() if isinstance(own, dict) else ():
@@ -109,19 +111,19 @@ def _trace(docs: list[dict[str, Any]], function: str, nodes: dict[str, dict[str,
         if depth == 0 and doc.get("type") == "subsegment" and not has_function_segment:
             # a trace captured locally: the function's own segment is Lambda's, not in the documents
             nodes.setdefault(fn_key, {"kind": "function", "label": function})
-            hits.append([fn_key, _ms(doc), st])
+            hits.append([fn_key, t.ms, st])
             parent_owner = fn_key
         if node is not None and doc.get("type") != "subsegment":
             key, kind, label = node
             nodes.setdefault(key, {"kind": kind, "label": label})
-            hits.append([key, _ms(doc), st])
+            hits.append([key, t.ms, st])
             if parent_owner is not None and parent_owner != key:
                 edges.append([parent_owner, key, st])
             owner[doc["id"]], calling[doc["id"]] = key, False
         elif node is not None and not parent_calling and parent_owner is not None:
             key, kind, label = node
             nodes.setdefault(key, {"kind": kind, "label": label})
-            hits.append([key, _ms(doc), st])
+            hits.append([key, t.ms, st])
             edges.append([parent_owner, key, st])
             owner[doc["id"]], calling[doc["id"]] = parent_owner, True
         else:
@@ -130,7 +132,7 @@ def _trace(docs: list[dict[str, Any]], function: str, nodes: dict[str, dict[str,
     return {
         "id": trace_id,
         "start": start,
-        "ms": (end - start) * 1000,
+        "ms": (end - start) * 1000 if start is not None and end is not None else 0.0,
         "s": worst,
         "cold": any(r["c"] for r in rows),
         "ann": annotations,
@@ -155,5 +157,5 @@ def build_model(documents: list[dict[str, Any]], function: str | None = None) ->
         by_trace.setdefault(_text(doc.get("trace_id", "?")), []).append(doc)
     nodes: dict[str, dict[str, str]] = {}
     traces = [_trace(docs, function or _function_name(docs), nodes) for docs in by_trace.values()]
-    traces.sort(key=lambda t: t["start"], reverse=True)
+    traces.sort(key=lambda t: -math.inf if t["start"] is None else t["start"], reverse=True)
     return clean({"traces": traces, "nodes": nodes})  # type: ignore[no-any-return]

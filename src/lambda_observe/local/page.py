@@ -71,9 +71,18 @@ def render_page(documents: list[dict[str, Any]], title: str = "Traces", function
 def write_page(
     path: str | Path, documents: list[dict[str, Any]], title: str = "Traces", function: str | None = None
 ) -> Path:
-    """Write the page to ``path``; return it."""
+    """Write the page to ``path``; return it. A path that cannot be written raises ValueError saying why."""
     out = Path(path)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True)
-    out.write_text(render_page(documents, title=title, function=function), encoding="utf-8")
+    if out.is_dir():
+        raise ValueError(f"--html {out}: is a directory; expected the name of the HTML file to write")
+    page = render_page(documents, title=title, function=function)
+    try:
+        if not out.parent.exists():
+            out.parent.mkdir(parents=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(
+            f"--html {out}: could not write the page ({exc.strerror or exc}); "
+            "expected a file path in a writable directory"
+        ) from None
     return out

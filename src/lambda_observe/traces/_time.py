@@ -10,14 +10,19 @@ __all__ = ["RETENTION", "WINDOW", "check_range", "parse_time", "windows"]
 WINDOW = timedelta(hours=6)  # the longest range one GetTraceSummaries call may cover
 RETENTION = timedelta(days=30)  # how long X-Ray keeps a trace
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 
 
 def parse_time(text: str, now: datetime, option: str) -> datetime:
     """``7d`` (7 days before ``now``), ``now``, or an ISO 8601 time (UTC when it names no zone)."""
     match = _RELATIVE.match(text)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
+        except OverflowError:
+            raise ValueError(
+                f"{option} {text!r}: too far back to be a date; expected a duration of at most 30 days (30d)"
+            ) from None
     if text.strip().lower() == "now":
         return now
     try:
@@ -30,11 +35,19 @@ def parse_time(text: str, now: datetime, option: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def check_range(since: datetime, until: datetime, now: datetime) -> None:
-    """Refuse a range X-Ray cannot answer: empty, in the future only, or reaching past 30 days."""
+def check_range(since: datetime, until: datetime, now: datetime) -> datetime:
+    """Refuse a range X-Ray cannot answer: empty, in the future only, or reaching past 30 days.
+
+    Returns the end to query: ``until``, or ``now`` when ``until`` is later (no trace is in the
+    future, and asking for one would cost a call per 6 hours of it)."""
     if since >= until:
         raise ValueError(
             f"the range is empty: --since {since:%Y-%m-%d %H:%M:%SZ} is not before --until {until:%Y-%m-%d %H:%M:%SZ}"
+        )
+    if since >= now:
+        raise ValueError(
+            f"the range is in the future: --since {since:%Y-%m-%d %H:%M:%SZ} is after now "
+            f"({now:%Y-%m-%d %H:%M:%SZ}), and X-Ray has no traces from the future"
         )
     if since < now - RETENTION - timedelta(minutes=1):
         days = (now - since) / timedelta(days=1)
@@ -42,6 +55,7 @@ def check_range(since: datetime, until: datetime, now: datetime) -> None:
             f"the range starts {days:.1f} days ago, but X-Ray keeps traces for 30 days only, so nothing older "
             "can be found; use --since 30d or less (save traces you need longer with `traces show --save DIR`)"
         )
+    return min(until, now)
 
 
 def windows(since: datetime, until: datetime, size: timedelta = WINDOW) -> list[tuple[datetime, datetime]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._time import windows
 
-__all__ = ["Summary", "XRayQueryError", "batch_get_traces", "find_traces", "make_client"]
+__all__ = ["Progress", "Summary", "XRayQueryError", "batch_get_traces", "find_traces", "make_client"]
 
 THROTTLE_CODES = frozenset(
     {"ThrottledException", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling"}
@@ -36,6 +36,13 @@ class XRayQueryError(RuntimeError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+@dataclass
+class Progress:
+    """How a search ended: ``stopped_early`` when ``limit`` cut it before every window and page was read."""
+
+    stopped_early: bool = False
 
 
 @dataclass
@@ -78,15 +85,25 @@ def make_client(region: str | None = None, endpoint_url: str | None = None) -> A
         from botocore.config import Config
     except ImportError:
         raise XRayQueryError("api", "the traces commands need boto3: pip install 'lambda-observe[dynamodb]' or boto3")
+    from botocore import exceptions as bex
+
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, user_agent_extra="lambda-observe-traces")
-    # boto3 reads AWS_DEFAULT_REGION and the profile; Lambda and many shells set only AWS_REGION
-    region = region or (None if boto3.session.Session().region_name else os.environ.get("AWS_REGION"))
     try:
+        # boto3 reads AWS_DEFAULT_REGION and the profile; Lambda and many shells set only AWS_REGION
+        region = region or (None if boto3.session.Session().region_name else os.environ.get("AWS_REGION"))
         return boto3.client("xray", region_name=region, endpoint_url=endpoint_url, config=config)
-    except Exception as exc:  # NoRegionError and friends
-        if type(exc).__name__ == "NoRegionError":
-            raise XRayQueryError("credentials", "no AWS region: pass --region, or set AWS_REGION or a profile's region")
-        raise
+    except bex.NoRegionError:
+        raise XRayQueryError(
+            "credentials", "no AWS region: pass --region, or set AWS_REGION or a profile's region"
+        ) from None
+    except bex.ProfileNotFound as exc:
+        raise XRayQueryError(
+            "credentials",
+            f"{exc}: AWS_PROFILE (or --profile) names a profile that is in neither ~/.aws/config nor "
+            "~/.aws/credentials; expected one of `aws configure list-profiles`, or unset AWS_PROFILE",
+        ) from None
+    except bex.BotoCoreError as exc:
+        raise XRayQueryError("credentials", f"could not set up the AWS client: {exc}") from None
 
 
 def _explain(exc: Exception, what: str) -> XRayQueryError | None:
@@ -161,6 +178,7 @@ def find_traces(
     until: datetime,
     filter_expression: str | None = None,
     limit: int | None = None,
+    progress: Progress | None = None,
     **retry: Any,
 ) -> Iterator[Summary]:
     """Summaries from every window of at most 6 hours, newest window first, each page followed.
@@ -169,7 +187,8 @@ def find_traces(
     windows is yielded once.
     """
     seen: set[str] = set()
-    for start, end in windows(since, until):
+    spans = windows(since, until)
+    for number, (start, end) in enumerate(spans):
         params: dict[str, Any] = {"StartTime": start, "EndTime": end, "TimeRangeType": "TraceId"}
         if filter_expression:
             params["FilterExpression"] = filter_expression
@@ -197,6 +216,8 @@ def find_traces(
             params["NextToken"] = token
         params.pop("NextToken", None)
         if limit is not None and len(seen) >= limit:
+            if progress is not None:
+                progress.stopped_early = bool(token) or number + 1 < len(spans)
             return
 
 
@@ -215,5 +236,5 @@ def batch_get_traces(client: Any, trace_ids: list[str], **retry: Any) -> tuple[l
                 break
             params["NextToken"] = token
     found = {t.get("Id") for t in traces}
-    missing.extend(t for t in trace_ids if t not in found and t not in missing)
-    return traces, missing
+    missing.extend(trace_ids)  # an id neither returned nor listed as unprocessed is missing too
+    return traces, [t for t in dict.fromkeys(missing) if t not in found]

@@ -23,7 +23,7 @@ def find(
     **retry: Any,
 ) -> list[Any]:
     """Print the traces that match, newest first; return their summaries."""
-    from .client import find_traces, make_client
+    from .client import Progress, find_traces, make_client
     from .table import format_table
 
     stream = out or sys.stdout
@@ -31,10 +31,13 @@ def find(
         raise ValueError(f"--limit {limit}: expected 1 or more")
     now = datetime.now(timezone.utc)
     start = parse_time(since, now, "--since")
-    end = parse_time(until, now, "--until") if until else now
-    check_range(start, end, now)
+    asked = parse_time(until, now, "--until") if until else now
+    end = check_range(start, asked, now)
+    if end < asked:
+        print(f"lambda-observe: --until {until} is in the future; searching up to now", file=sys.stderr)
     client = client or make_client(region, endpoint_url)
-    found = list(find_traces(client, start, end, filter_expression or None, limit=limit, **retry))
+    progress = Progress()
+    found = list(find_traces(client, start, end, filter_expression or None, limit=limit, progress=progress, **retry))
     found.sort(key=lambda s: s.sort_key, reverse=True)
     shown = found[:limit]
     if not shown:
@@ -45,8 +48,8 @@ def find(
         )
         return []
     print(format_table(shown, filter_expression), file=stream)
-    if len(found) > limit:
-        print(f"(the newest {limit}; --limit N for more)", file=stream)
+    if len(found) > limit or progress.stopped_early:
+        print(f"(the newest {limit}; more may match: --limit N for more)", file=stream)
     return shown
 
 
@@ -61,7 +64,7 @@ def show(
     **retry: Any,
 ) -> list[dict[str, Any]]:
     """Fetch whole traces, draw each as the terminal waterfall, optionally save them and write the page."""
-    from ..local.waterfall import render
+    from ..local.waterfall import printable, render
     from .client import XRayQueryError, batch_get_traces, make_client
     from .documents import documents_of
     from .documents import save as save_traces
@@ -69,28 +72,29 @@ def show(
     stream = out or sys.stdout
     client = client or make_client(region, endpoint_url)
     traces, missing = batch_get_traces(client, list(dict.fromkeys(trace_ids)), **retry)
-    for trace in traces:
-        print(_printable(render(documents_of(trace))), file=stream)
-        print(file=stream)
+    if not traces:
+        raise XRayQueryError(
+            "api",
+            f"X-Ray has no trace {', '.join(missing)} (traces are kept 30 days; are the ids and region "
+            "right?); nothing was saved or written",
+        )
+    # the files first: a trace the terminal drawing trips on is still kept
     if save:
         for path in save_traces(traces, save):
-            print(f"saved {path}", file=stream)
+            print(f"saved {printable(str(path))}", file=stream)
     if html:
         from ..local.page import write_page
 
         docs = [d for t in traces for d in documents_of(t)]
         print(f"wrote {write_page(html, docs, title='X-Ray traces')}", file=stream)
+    for trace in traces:
+        print(render(documents_of(trace)), file=stream)
+        print(file=stream)
     if missing:
         raise XRayQueryError(
             "api", f"X-Ray has no trace {', '.join(missing)} (traces are kept 30 days; is the id and region right?)"
         )
     return traces
-
-
-def _printable(text: str) -> str:
-    """No escape sequence from a document reaches the terminal: control characters other than
-    newlines become ``?``."""
-    return "".join(c if c == "\n" or c.isprintable() else "?" for c in text)
 
 
 def view(paths: list[str], html: str, out: TextIO | None = None) -> None:

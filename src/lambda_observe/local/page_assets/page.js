@@ -2,6 +2,8 @@
   "use strict";
   var DATA = JSON.parse(document.getElementById("trace-data").textContent);
   var ROW = 24;
+  var MAP_NODES = 30; // the map draws the busiest nodes; the rest become one "other" node
+  var FILTER_DELAY = 150; // ms of quiet typing before the filter applies
   var STATUSES = ["ok", "error", "fault", "throttle"];
   var WORST = { ok: 0, error: 1, throttle: 2, fault: 3 };
   var COLOURS = { ok: "#1d8102", error: "#e0b000", fault: "#d13212", throttle: "#8a4fc8" };
@@ -18,8 +20,16 @@
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
     return e;
   }
-  function ms(v) { return v >= 10000 ? (v / 1000).toFixed(1) + " s" : v.toFixed(v < 10 ? 2 : 0) + " ms"; }
-  function when(epoch) { return new Date(epoch * 1000).toISOString().replace("T", " ").slice(0, 19) + "Z"; }
+  function num(v) { return typeof v === "number" && isFinite(v); }
+  function ms(v) {
+    if (!num(v)) return "-";
+    return v >= 10000 ? (v / 1000).toFixed(1) + " s" : v.toFixed(v < 10 ? 2 : 0) + " ms";
+  }
+  function when(epoch) {
+    var d = num(epoch) ? new Date(epoch * 1000) : null;
+    if (!d || isNaN(d.getTime())) return "(no time)";
+    return d.toISOString().replace("T", " ").slice(0, 19) + "Z";
+  }
   function annText(ann) {
     return Object.keys(ann).map(function (k) { return k + "=" + ann[k].join("|"); }).join(" ");
   }
@@ -105,6 +115,17 @@
   }
 
   // ---- the trace list
+  // terms: key=value, key="a value with spaces", or a word to find in ids, keys and values
+  function terms(text) {
+    return (text.match(/[^\s=]+="[^"]*"?|"[^"]*"?|\S+/g) || []).map(function (t) {
+      return t.charAt(0) === '"' ? t.replace(/^"|"$/g, "") : t;
+    });
+  }
+  function same(a, b) {
+    if (a === b) return true;
+    var x = Number(a), y = Number(b);
+    return a.trim() !== "" && b.trim() !== "" && isFinite(x) && isFinite(y) && x === y;
+  }
   function matches(trace, terms, wanted) {
     if (wanted !== "all" && trace.s !== wanted) return false;
     return terms.every(function (term) {
@@ -112,7 +133,7 @@
       if (eq > 0) {
         var vals = trace.ann[term.slice(0, eq)];
         var v = term.slice(eq + 1).replace(/^"|"$/g, "");
-        return !!vals && vals.indexOf(v) >= 0;
+        return !!vals && vals.some(function (x) { return same(x, v); });
       }
       var t = term.toLowerCase();
       if (trace.id.toLowerCase().indexOf(t) >= 0) return true;
@@ -121,15 +142,26 @@
       });
     });
   }
-  var paintList = null;
+  var paintList = null, mapOf = null, timer = null;
   function applyFilter() {
-    var terms = filter.value.split(/\s+/).filter(Boolean);
-    state.shown = DATA.traces.filter(function (t) { return matches(t, terms, status.value); });
+    timer = null;
+    var wanted = terms(filter.value);
+    var shown = DATA.traces.filter(function (t) { return matches(t, wanted, status.value); });
+    var changed = !mapOf || shown.length !== state.shown.length || shown.some(function (t, i) { return t !== state.shown[i]; });
+    state.shown = shown;
     listTitle.textContent = "Traces (" + state.shown.length + " of " + DATA.traces.length + ")";
-    listScroll.scrollTop = 0;
-    paintList = virtual(listScroll, listSpacer, state.shown.length, drawTrace);
-    drawMap(state.shown);
+    if (changed || !paintList) {
+      listScroll.scrollTop = 0;
+      paintList = virtual(listScroll, listSpacer, state.shown.length, drawTrace);
+      drawMap(state.shown); // the map only changes when the set of traces does
+      mapOf = true;
+    }
     if (state.shown.length && state.shown.indexOf(state.trace) < 0) selectTrace(state.shown[0]);
+    document.body.setAttribute("data-filter", filter.value + "\u0000" + status.value);
+  }
+  function soon() {
+    if (timer !== null) window.clearTimeout(timer);
+    timer = window.setTimeout(applyFilter, FILTER_DELAY);
   }
   function drawTrace(i) {
     var t = state.shown[i];
@@ -144,7 +176,7 @@
     row.onclick = function () { selectTrace(t); };
     return row;
   }
-  filter.oninput = applyFilter;
+  filter.oninput = soon;
   status.onchange = applyFilter;
 
   // ---- the waterfall
@@ -167,11 +199,16 @@
     name.title = String(r.name);
     row.appendChild(name);
     if (r.c) row.appendChild(el("span", "badge", "cold"));
+    if (r.n) {
+      var note = el("span", "badge note", r.n.join("; "));
+      note.setAttribute("data-note", r.n.join("; "));
+      row.appendChild(note);
+    }
     row.appendChild(el("span", "ms", ms(r.ms)));
     var track = el("span", "track");
     var bar = el("span", "bar " + r.s + (r.c ? " cold" : ""));
-    bar.style.left = (r.o / span) * 100 + "%";
-    bar.style.width = Math.max((r.ms / span) * 100, 0.2) + "%";
+    bar.style.left = Math.min(Math.max(num(r.o) ? (r.o / span) * 100 : 0, 0), 100) + "%";
+    bar.style.width = Math.min(Math.max(num(r.ms) ? (r.ms / span) * 100 : 0, 0.2), 100) + "%";
     bar.title = "starts at " + ms(r.o) + ", lasts " + ms(r.ms);
     track.appendChild(bar);
     row.appendChild(track);
@@ -193,6 +230,7 @@
     kv(head, "status", r.s + (r.c ? " (cold start)" : ""));
     kv(head, "start offset", ms(r.o));
     kv(head, "duration", ms(r.ms));
+    if (r.n) kv(head, "note", r.n.join("; "));
     detail.appendChild(head);
     ["annotations", "metadata", "aws", "http", "sql", "cause"].forEach(function (key) {
       if (r[key] === undefined) return;
@@ -218,6 +256,33 @@
       });
     });
     var keys = Object.keys(nodes);
+    var other = null;
+    if (keys.length > MAP_NODES) {
+      // the busiest nodes keep their place; the rest are grouped, their edges merged
+      keys.sort(function (a, b) { return nodes[b].count - nodes[a].count || (a < b ? -1 : a > b ? 1 : 0); });
+      var kept = {};
+      keys.slice(0, MAP_NODES - 1).forEach(function (k) { kept[k] = true; });
+      var rest = keys.slice(MAP_NODES - 1);
+      other = { key: "\u0000other", count: 0, total: 0, s: "ok", out: [], grouped: rest.length };
+      rest.forEach(function (k) {
+        var n = nodes[k];
+        other.count += n.count; other.total += n.total;
+        if (WORST[n.s] > WORST[other.s]) other.s = n.s;
+        delete nodes[k];
+      });
+      nodes[other.key] = other;
+      var merged = {};
+      Object.keys(edges).forEach(function (k) {
+        var e = edges[k], from = kept[e.from] ? e.from : other.key, to = kept[e.to] ? e.to : other.key;
+        if (from === to) return;
+        var mk = from + "\u0000" + to;
+        var g = merged[mk] || (merged[mk] = { from: from, to: to, n: { ok: 0, error: 0, fault: 0, throttle: 0 }, s: "ok" });
+        STATUSES.forEach(function (s) { g.n[s] += e.n[s]; });
+        if (WORST[e.s] > WORST[g.s]) g.s = e.s;
+      });
+      edges = merged;
+      keys = Object.keys(nodes);
+    }
     var incoming = {};
     Object.keys(edges).forEach(function (k) { var e = edges[k]; incoming[e.to] = true; if (nodes[e.from]) nodes[e.from].out.push(e.to); });
     var depth = {}, queue = keys.filter(function (k) { return !incoming[k]; });
@@ -255,7 +320,8 @@
       root.appendChild(line);
     });
     keys.forEach(function (k) {
-      var n = nodes[k], p = pos[k], info = DATA.nodes[k] || { kind: "?", label: k };
+      var n = nodes[k], p = pos[k];
+      var info = n === other ? { kind: "other", label: "other hosts (" + other.grouped + ")" } : DATA.nodes[k] || { kind: "?", label: k };
       var g = svg("g", { "class": "node " + n.s, transform: "translate(" + p.x + "," + p.y + ")", "data-node": info.kind });
       g.appendChild(svg("circle", { r: 26 }));
       var count = svg("text", { y: 4 }); count.textContent = String(n.count); g.appendChild(count);
@@ -269,7 +335,14 @@
   }
 
   meta.textContent = DATA.traces.length + " traces, " + DATA.traces.reduce(function (a, t) { return a + t.rows.length; }, 0) + " entities; written " + DATA.generated;
-  applyFilter();
-  if (!DATA.traces.length) wfSpacer.appendChild(el("div", "empty", "No traces in this file."));
-  document.body.setAttribute("data-ready", "1");
+  try {
+    applyFilter();
+    if (!DATA.traces.length) wfSpacer.appendChild(el("div", "empty", "No traces in this file."));
+    document.body.setAttribute("data-ready", "1");
+  } catch (err) {
+    // a document this page does not understand: say so rather than stay blank
+    document.body.appendChild(el("div", "empty", "This page could not draw these traces: " + err));
+    document.body.setAttribute("data-error", String(err));
+    throw err;
+  }
 })();
