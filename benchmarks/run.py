@@ -967,6 +967,8 @@ def patch_cost(runs: int) -> dict[str, str]:
 
 
 def _otel_bench() -> Any:
+    if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is benchmarks/: the package needs the root
+        sys.path.insert(0, str(ROOT))
     from benchmarks import otel_bench
 
     return otel_bench

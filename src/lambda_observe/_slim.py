@@ -43,8 +43,9 @@ def _chars(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
-def slim(source: str) -> str:
-    """``source`` with its docstrings emptied and its comments removed, line for line."""
+def slim(source: str, comments: bool = True) -> str:
+    """``source`` with its docstrings emptied and (unless ``comments=False``) its comments removed,
+    line for line. Third-party sources keep their comments: license headers live there."""
     tree = ast.parse(source)
     lines = _lines(source)
     edits: list[tuple[int, int, int, int, str]] = []
@@ -52,7 +53,7 @@ def slim(source: str) -> str:
         col, end_col = _chars(lines[start - 1], col), _chars(lines[end - 1], end_col)  # ast counts UTF-8 bytes
         edits.append((start, col, end, end_col, '"""' + "\n" * (end - start) + '"""'))
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT and not (tok.start[0] <= 2 and "coding" in tok.string):
+        if comments and tok.type == tokenize.COMMENT and not (tok.start[0] <= 2 and "coding" in tok.string):
             edits.append((tok.start[0], tok.start[1], tok.end[0], tok.end[1], ""))
     # Apply from the end, so earlier positions stay valid (positions are 1-based lines, 0-based columns
     # in characters of the decoded text).

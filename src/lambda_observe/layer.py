@@ -10,7 +10,8 @@ this package's CLI, layer builder, local runner and trace finder, and the X-Ray 
 integrations (``with_cli=True`` keeps the CLI, builder and runner); wrapt goes in without its C
 extension (its pure-Python wrappers serve the SDK's patchers). This package's own sources go in
 with their docstrings and comments blanked, every line kept where it was (:mod:`._slim`), so
-tracebacks point at the repository's line numbers; third-party sources go in as they are.
+tracebacks point at the repository's line numbers; the X-Ray SDK's and python-json-logger's sources go in
+with their docstrings blanked and their comments (license headers) kept.
 
 The layer also carries ``lambda_observe-<version>.dist-info`` (name, version, licence, the LICENSE
 text: what ``importlib.metadata`` and licence scanners read) and ``lambda_observe-layer.txt``, the
@@ -145,12 +146,17 @@ def resolved(site: Path) -> list[str]:
     return sorted(found, key=str.lower)
 
 
-def _slim_self(package: Path) -> None:
-    """Blank this package's docstrings and comments in the layer, line numbers kept (see ``_slim``)."""
+def _slim_self(package: Path, comments: bool = True) -> None:
+    """Blank a package's docstrings (and, for this package, comments) in the layer, line numbers
+    kept (see ``_slim``). A file that does not parse is left as it is."""
     from ._slim import slim
 
     for path in package.rglob("*.py"):
-        path.write_text(slim(path.read_text(encoding="utf-8")), encoding="utf-8")
+        try:
+            text = slim(path.read_text(encoding="utf-8"), comments=comments)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        path.write_text(text, encoding="utf-8")
 
 
 def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = True) -> None:
@@ -182,6 +188,11 @@ def _prune(site: Path, keep_runtime: bool, with_cli: bool = False, diet: bool = 
             _remove(site / "aws_xray_sdk" / "ext" / name)
         if (site / "lambda_observe").is_dir():
             _slim_self(site / "lambda_observe")
+        # Pure-Python dependencies that never read their own docstrings: docstrings blanked,
+        # comments (license headers among them) kept.
+        for name in ("aws_xray_sdk", "pythonjsonlogger"):
+            if (site / name).is_dir():
+                _slim_self(site / name, comments=False)
         # wrapt serves only the X-Ray SDK's patchers for the libraries lambda_observe does not patch
         # itself (sqlite3, psycopg, pymysql...); its pure-Python wrappers do the same job a few
         # microseconds slower per wrapped call, for a quarter of wrapt's zipped size.

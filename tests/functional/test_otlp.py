@@ -436,7 +436,9 @@ def test_a_database_drivers_quoted_values_leave_the_exception_event(otlp_env):
     from tests.conftest import need
 
     try:
-        conn = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3)
+        # The class method, not psycopg.connect: an earlier test in this process may have left the X-Ray
+        # SDK's patcher on the module function, which this otlp-mode test must not go through.
+        conn = psycopg.Connection.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3)
     except Exception as exc:
         need(False, f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
         return

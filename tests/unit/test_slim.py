@@ -66,3 +66,11 @@ def test_generated_modules_behave_the_same(doc: str, comment: str, value: str) -
     exec(compile(slim(source), "<slim>", "exec"), namespace)
     assert namespace["f"]() == value + "# not a comment"  # type: ignore[operator]
     assert source.count("\n") == slim(source).count("\n")
+
+
+def test_third_party_mode_keeps_comments() -> None:
+    """``comments=False`` (third-party sources) blanks docstrings, keeps every comment (license headers too)."""
+    source = '# Copyright 2017 Example, Apache-2.0\n"""Module doc."""\nX = 1  # why\n'
+    slimmed = slim(source, comments=False)
+    assert "# Copyright 2017 Example, Apache-2.0" in slimmed and "# why" in slimmed
+    assert "Module doc" not in slimmed
