@@ -159,7 +159,19 @@ def process_partial_response(
                 "process_partial_response() was called with an async record handler inside a running event "
                 "loop; use `await async_process_partial_response(...)` there"
             )
-        asyncio.run(run.run_async())  # outside the except block: the records' exceptions get no context
+        ended: list[BaseException] = []
+
+        async def guarded() -> None:
+            # A BaseException (CancelledError above all) is caught inside the loop and raised again
+            # outside it: asyncio.run on Python 3.10 replaces a task's CancelledError with a new one.
+            try:
+                await run.run_async()
+            except BaseException as exc:
+                ended.append(exc)
+
+        asyncio.run(guarded())  # outside the except block: the records' exceptions get no context
+        if ended:
+            raise ended[0].with_traceback(ended[0].__traceback__)
     else:
         run.run()
     return run.response()
