@@ -16,6 +16,7 @@ import sqlite3
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .._record import COMPLETED, IN_PROGRESS, Record
@@ -109,9 +110,23 @@ class SQLiteStore:
         # -wal and -shm, created by the statements below, take the database file's mode from SQLite.
         conn = connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(_SCHEMA)
-        return conn
+        # Switching a new file to WAL and creating the table can answer "database is locked" at once,
+        # without waiting on the busy timeout, while other processes open the same file (seen with 8
+        # processes racing on a fresh file): those steps are retried for a few seconds, then fail closed.
+        for attempt in range(60):
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(_SCHEMA)
+                return conn
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    conn.close()
+                    raise
+                if attempt == 59:
+                    conn.close()
+                    raise
+                time.sleep(min(0.01 * (attempt + 1), 0.2))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.name!r})"
