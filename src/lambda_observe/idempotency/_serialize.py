@@ -122,6 +122,27 @@ def _untag(obj: dict[str, Any]) -> Any:
     return {(k[1:] if k.startswith(_TAGGED) else k): v for k, v in obj.items()}
 
 
+#: Deeper results are refused on every Python version alike (3.13's encoder goes deeper than 3.12's).
+MAX_DEPTH = 500
+
+
+def _too_deep(value: Any) -> bool:
+    """Is ``value`` nested more than :data:`MAX_DEPTH` containers deep? (iterative: no recursion)"""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple, set, frozenset)):
+            if depth >= MAX_DEPTH:
+                return True
+            if id(item) in seen:
+                continue  # a cycle (refused by the encoder) or shared data: walked once
+            seen.add(id(item))
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def dumps(value: Any) -> str:
     """The result as stored text; :class:`ResultNotSerializableError` says what could not be stored.
 
@@ -129,6 +150,8 @@ def dumps(value: Any) -> str:
     OverflowError, decimal.InvalidOperation, RecursionError...).
     """
     try:
+        if _too_deep(value):
+            raise RecursionError(f"more than {MAX_DEPTH} levels")
         if not _odd_keys(value):
             try:
                 return json.dumps(value, default=_fast_default, separators=(",", ":"), allow_nan=False)
