@@ -147,17 +147,17 @@ def arm(inv: Invocation, root: Any) -> Any:
     return timer
 
 
-def _ours(due: float) -> bool:
-    """Whether the pending interval timer is the one we armed to be due at ``due``.
+def _theirs(value: float, interval: float, due: float) -> bool:
+    """Whether the interval timer that was pending (``value``, ``interval``) is not the one we armed
+    to be due at ``due``.
 
     The handler may have armed its own (``signal.alarm``, ``setitimer``: there is one per process,
     so it replaced ours): then it is not ours to cancel. If it installed its own SIGALRM handler
     and left our timer pending, ours is cancelled, so it never fires into theirs later.
     """
-    value, interval = signal.getitimer(signal.ITIMER_REAL)
-    if value <= 0:  # fired, or cancelled by the handler: nothing to do
+    if value <= 0:  # fired, or cancelled by the handler: nothing was pending
         return False
-    return interval == 0 and abs(value - (due - time.monotonic())) <= _SAME_TIMER
+    return interval != 0 or abs(value - (due - time.monotonic())) > _SAME_TIMER
 
 
 def disarm(handle: Any) -> None:
@@ -167,9 +167,12 @@ def disarm(handle: Any) -> None:
     if handle == "signal":
         _ARMED.clear()
         due = _DUE.pop() if _DUE else None
-        try:
-            if due is not None and _ours(due):
-                signal.setitimer(signal.ITIMER_REAL, 0)
+        if due is None:
+            return
+        try:  # one system call: cancel, and learn what was pending; give the handler's own timer back
+            value, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+            if _theirs(value, interval, due):
+                signal.setitimer(signal.ITIMER_REAL, value, interval)
         except (ValueError, OSError):
             pass
     else:

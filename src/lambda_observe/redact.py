@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import _json, config
 from . import _redact_text as _text
 
 __all__ = ["DEFAULT_PATTERNS", "QUERY_PATTERNS", "REDACTED", "Redactor", "configure", "get", "reset"]
@@ -69,7 +70,7 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 QUERY_PATTERNS: tuple[str, ...] = (r"^key$", r"^sig$", r"^code$", r"^auth$")
 
 #: Keys that name what a sibling key holds: ``{"Name": "DB_PASSWORD", "Value": "..."}``.
-_NAME_KEYS = ("name", "Name", "key", "Key", "ParameterKey", "ParameterName")
+_NAME_KEYS = frozenset({"name", "Name", "key", "Key", "ParameterKey", "ParameterName"})
 _VALUE_KEYS = frozenset({"value", "Value", "ParameterValue", "SecretString", "SecretBinary"})
 #: Modules of database drivers: their error messages quote the statement's values.
 _DRIVERS = ("psycopg", "psycopg2", "pymysql", "mysql.connector", "MySQLdb", "pg8000", "sqlite3", "asyncpg", "oracledb")
@@ -174,6 +175,37 @@ class Redactor:
         decoded = _text.pairs(decoded, self._kind, _exempt)
         return _text.forms(decoded, self._kind, False)
 
+    def clean(self, data: Any) -> Any:
+        """``self(_json.safe(data))``: a JSON-safe copy of ``data`` with secrets hidden.
+
+        The usual log ``extra`` or handler response, a flat dict of strings, ints, bools and
+        ``None`` under ordinary keys, takes one pass; anything else takes the general path.
+        """
+        if type(data) is dict and _NAME_KEYS.isdisjoint(data) and "isBase64Encoded" not in data:
+            out: dict[str, Any] = {}
+            known = self._keys.get
+            for key, value in data.items():
+                kind = type(value)
+                if type(key) is not str or not (kind is str or kind is int or kind is bool or value is None):
+                    return self(_json.safe(data))
+                secret = known(key)
+                if secret is None:
+                    secret = self._kind(key)
+                if secret > 1 and not (kind is str and _exempt(key, value)):
+                    out[key] = REDACTED
+                elif kind is str:
+                    try:
+                        out[key] = self._string(value, 1)
+                    except Exception:
+                        return REDACTED
+                else:
+                    out[key] = value
+            return out
+        t = type(data)
+        if t is int or t is bool or data is None:
+            return data
+        return self(_json.safe(data))
+
     def __call__(self, data: Any) -> Any:
         """A copy of ``data`` with secrets hidden (dicts, lists and tuples walked; strings scrubbed)."""
         try:
@@ -259,6 +291,9 @@ class _Engine:
     extra: tuple[str, ...] = ()
     built: tuple[object, ...] | None = None
     engine: Redactor | None = None
+    #: What the engine was last checked against (identity: the fast path of :func:`get`).
+    config: object = None
+    built_extra: tuple[str, ...] | None = None
 
 
 def configure(extra: Iterable[str] = ()) -> None:
@@ -271,10 +306,12 @@ def get() -> Redactor:
 
     Built again only when those patterns change.
     """
-    from . import config
-
-    wanted = (config.get().redact_keys, _Engine.extra)
+    cfg = config.get()
     engine = _Engine.engine
+    if engine is not None and _Engine.config is cfg and _Engine.built_extra is _Engine.extra:
+        return engine
+    wanted = (cfg.redact_keys, _Engine.extra)
+    _Engine.config, _Engine.built_extra = cfg, _Engine.extra
     if engine is None or _Engine.built != wanted:
         engine = _Engine.engine = Redactor((*wanted[0], *wanted[1]))
         _Engine.built = wanted
@@ -285,3 +322,4 @@ def reset() -> None:
     """Forget the engine and the patterns added by :func:`configure` (tests)."""
     _Engine.extra = ()
     _Engine.built = _Engine.engine = None
+    _Engine.config = _Engine.built_extra = None

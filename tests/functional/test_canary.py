@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from lambda_observe import add_metadata, get_logger, idempotent, patch, redact, traced
+from lambda_observe import _json, add_metadata, get_logger, idempotent, patch, redact, traced
 from lambda_observe.testing import LambdaContext
 from tests.conftest import EVENTS, need, shared_event
 from tests.servers import reachable
@@ -210,6 +210,9 @@ def test_canary_fails_with_redaction_off(lambda_env, capsys, monkeypatch):
 
         def __call__(self, data: Any) -> Any:
             return data
+
+        def clean(self, data: Any) -> Any:
+            return _json.safe(data)
 
         def secret(self, key: object, query: bool = False) -> bool:
             return False

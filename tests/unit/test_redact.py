@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lambda_observe import redact
+from lambda_observe import _json, redact
 from lambda_observe.redact import REDACTED, Redactor
 
 R = Redactor()
@@ -374,3 +374,25 @@ def test_database_driver_errors_lose_their_quoted_literals():
     hidden = R.error_text(sqlite3.OperationalError(), text)
     assert hidden == "invalid input syntax for type oid: \"?\"\nLINE 1: SELECT '?'::oid, '?'"
     assert R.error_text(ValueError(), text) == text
+
+
+_KEYS = st.sampled_from(
+    ["n", "order_id", "password", "Name", "name", "Value", "value", "key", "token", "PWD", "pwd", "isBase64Encoded"]
+) | st.text(max_size=12)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.sampled_from(["/var/task", "token=abc", "DB_PASSWORD", '{"password": "x"}', "user:pw@host"])
+    | st.text(max_size=30)
+)
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3))
+
+
+@given(st.dictionaries(_KEYS | st.integers(), _VALUES, max_size=6) | _VALUES)
+def test_clean_is_the_general_path(data: Any) -> None:
+    """``clean`` (the one-pass path for flat extras and responses) gives exactly what the general
+    path gives: a JSON-safe copy, redacted (so its fast path cannot skip a secret)."""
+    engine = Redactor()
+    assert engine.clean(data) == engine(_json.safe(data))

@@ -231,7 +231,7 @@ class LambdaJsonFormatter:
                 if key[:1] != "_":
                     user[key] = attrs[key]
         if user:
-            _merge(log_data, redactor(_json.safe(user)))
+            _merge(log_data, redactor.clean(user))
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         try:

@@ -29,6 +29,7 @@ import time
 from types import TracebackType
 from typing import Any
 
+from .. import redact
 from .._invocation import Invocation
 from ._emitter import UDPEmitter
 from ._span import Root, Span
@@ -92,12 +93,8 @@ class XRayBackend:
         span.annotations[key] = value
 
     def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        from .. import _json, redact
-
         engine = redact.get()  # objects are rendered first, so a dataclass's password field is seen too
-        span.metadata.setdefault(namespace, {})[key] = (
-            redact.REDACTED if engine.secret(key) else engine(_json.safe(value))
-        )
+        span.metadata.setdefault(namespace, {})[key] = redact.REDACTED if engine.secret(key) else engine.clean(value)
 
     def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
         if isinstance(span, Span):
