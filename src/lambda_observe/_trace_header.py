@@ -25,6 +25,9 @@ __all__ = ["TraceHeader", "parse"]
 
 _ROOT = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 _PARENT = re.compile(r"[0-9a-fA-F]{16}")
+#: The header as Lambda writes it: one match instead of the field loop (the rest, e.g. ``Lineage``,
+#: is taken only when it repeats none of the three keys; otherwise the loop decides).
+_USUAL = re.compile(r"Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24});Parent=([0-9a-fA-F]{16});Sampled=([^;]*)((?:;.*)?)", re.S)
 
 
 class TraceHeader(NamedTuple):
@@ -42,6 +45,11 @@ def parse(raw: str | None) -> TraceHeader | None:
     """
     if not raw or not isinstance(raw, str):
         return None
+    usual = _USUAL.fullmatch(raw)
+    if usual is not None:
+        rest = usual[4]
+        if not rest or ("Root" not in rest and "Parent" not in rest and "Sampled" not in rest):
+            return TraceHeader(usual[1], usual[2], usual[3].strip() == "1")
     root = parent = sampled = None
     for part in raw.split(";"):
         key, sep, value = part.partition("=")

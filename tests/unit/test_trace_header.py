@@ -178,3 +178,27 @@ def test_traced_exactly_when_the_sdk_would_send(fields):
     shaped = ours is not None and sdk.root == ours.root and sdk.parent == ours.parent
     if shaped or not sdk_sends:
         assert traced == sdk_sends, (raw, sdk.root, sdk.parent, sdk.sampled, ours)
+
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+@given(
+    st.text(_HEX, min_size=8, max_size=8),
+    st.text(_HEX, min_size=24, max_size=24),
+    st.text(_HEX, min_size=15, max_size=17),
+    st.sampled_from(["1", "0", "?", " 1", "", "x"]),
+    st.lists(
+        st.sampled_from(["Lineage=a:1", "Root=1-00000000-000000000000000000000000", "Parent=0123456789abcdef"])
+        | st.sampled_from(["Sampled=0", "Sampled=1", "Self=1-2-3", "=", "", "x"])
+        | st.text(max_size=12),
+        max_size=3,
+    ),
+)
+def test_the_usual_shape_decides_as_the_field_loop(
+    time_: str, rest_id: str, parent: str, sampled: str, rest: list[str]
+):
+    """The one-match path for Lambda's own header shape decides exactly as the field-by-field
+    parse does (a leading space makes the same header take the field loop)."""
+    header = ";".join([f"Root=1-{time_}-{rest_id}", f"Parent={parent}", f"Sampled={sampled}", *rest])
+    assert parse(header) == parse(" " + header)

@@ -193,8 +193,13 @@ def pack_counted(doc: dict[str, Any]) -> list[tuple[bytes, int]]:
     either). A child whose subtree does not fit in its parent's payload is sent on its own (it
     carries its ``parent_id``); every entity is sent exactly once.
     """
-    if not doc.get("subsegments"):
+    children = doc.get("subsegments")
+    if not children:
         return [(encode(doc), 1)]
+    if type(children) is list and all(type(c) is dict and not c.get("subsegments") for c in children):
+        whole = _json.dumps_bytes(doc)  # the usual trace: the handler's subsegment and its blocks
+        if len(whole) <= _LIMIT:
+            return [(whole, 1 + len(children))]
     # Pre-order walk without recursion: nodes[i] = (document, index of its parent).
     nodes: list[tuple[dict[str, Any], int]] = [(doc, -1)]
     depth = [0]

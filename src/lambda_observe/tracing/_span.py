@@ -129,8 +129,8 @@ class Span:
     sampled = True
 
     def __init__(self, name: str, parent: Any, root: Root, namespace: str | None = None) -> None:
-        self.id = new_id()
-        self.name = clean_name(name)
+        self.id = f"{_bits(64):016x}"  # new_id(), inlined: two per invocation at least
+        self.name = (type(name) is str and _NAMES.get(name)) or clean_name(name)
         self.trace_id = root.trace_id
         self.parent_id: str = parent.id
         self.parent = parent
