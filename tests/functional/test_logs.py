@@ -440,3 +440,59 @@ def test_hostile_record_checks_fail_without_the_protections(capsys, monkeypatch)
     _log_hostile("fine", [], {}, {"level": "FAKE"})
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert line["level"] == "FAKE"
+
+
+_PLAIN_KEYS = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8).filter(
+    lambda k: k not in _RECORD_ATTRS and k not in RESERVED_KEYS and not k.startswith("_")
+)
+
+
+class _Meddler(logging.Filter):
+    """A filter that takes a record's own attribute off and puts it back (it moves to the end)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.attr = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        value = record.__dict__.pop(self.attr, None)
+        setattr(record, self.attr, value)
+        return True
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    extra=st.dictionaries(_PLAIN_KEYS, st.integers() | st.text(max_size=5), min_size=1, max_size=5),
+    meddle=st.sampled_from([None, "msg", "process", "name", "created"]),
+    own_factory=st.booleans(),
+)
+def test_every_extra_key_reaches_the_line(capsys, extra, meddle, own_factory):
+    """Each ``extra=`` key is on the line, in the order given, whatever a filter did to the
+    record's own attributes and whatever record factory made it (one that sets attributes of
+    its own first, or a LogRecord subclass)."""
+    log = get_logger("x")
+    meddler = _Meddler(meddle) if meddle else None
+    old_factory = logging.getLogRecordFactory()
+
+    class Mine(logging.LogRecord):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.tenant = "t-1"
+            super().__init__(*args, **kwargs)
+
+    if own_factory:
+        logging.setLogRecordFactory(Mine)
+    if meddler is not None:
+        log.addFilter(meddler)
+    try:
+        capsys.readouterr()
+        with only_our_handler():
+            log.info("hello", extra=extra)
+    finally:
+        logging.setLogRecordFactory(old_factory)
+        if meddler is not None:
+            log.removeFilter(meddler)
+    (line,) = lines(capsys)
+    assert {k: line.get(k) for k in extra} == extra
+    assert [k for k in line if k in extra] == list(extra)
+    if own_factory:
+        assert line["tenant"] == "t-1"

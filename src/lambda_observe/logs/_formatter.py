@@ -7,6 +7,7 @@ import logging
 import time
 import traceback
 from contextvars import ContextVar
+from itertools import islice
 from typing import Any
 
 from .. import _invocation, _json
@@ -56,7 +57,8 @@ RESERVED_KEYS = frozenset(
 )
 PREFIX = "extra_"
 _BASE_ATTRS = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) + 1  # + "message"
-_STAMP: list[Any] = [-1, ""]
+_LAST_OWN = list(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)[-1]  # "process" or "taskName"
+_STAMP: list[Any] = [-1, ""]  # the second, and its text
 _LINE_BREAKS = {
     0x85: "\\u0085",
     0x2028: "\\u2028",
@@ -69,12 +71,17 @@ _LINE_BREAKS = {
 }
 
 
+#: ``.000Z`` to ``.999Z``: the millisecond part of a timestamp, formatted once.
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
 def _timestamp(created: float) -> str:
     second = int(created)
     if _STAMP[0] != second:
         _STAMP[0] = second
         _STAMP[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_STAMP[1]}.{int((created - second) * 1000):03d}Z"
+    stamp: str = _STAMP[1]
+    return stamp + _MILLIS[int((created - second) * 1000)]
 
 
 def _exception(exc_info: Any, text: Any) -> dict[str, Any]:
@@ -227,8 +234,16 @@ class LambdaJsonFormatter:
             log_data["stack_info"] = text(_render(record.stack_info, "stack"))
         attrs = record.__dict__
         if len(attrs) > _BASE_ATTRS:  # extras given: copy the user's keys (not private ones)
-            for key in attrs.keys() - _RESERVED:
-                if key[:1] != "_":
+            # A plain LogRecord sets its own attributes first (dicts keep insertion order), so the
+            # extras come after them, while its last own attribute still stands where it set it
+            # (none was removed or added again). Otherwise every attribute is looked at.
+            keys: Any = attrs
+            if type(record) is logging.LogRecord:
+                tail = islice(attrs, _BASE_ATTRS - 2, None)
+                if next(tail, None) == _LAST_OWN:
+                    keys = tail
+            for key in keys:
+                if key not in _RESERVED and key[:1] != "_":
                     user[key] = attrs[key]
         if user:
             _merge(log_data, redactor.clean(user))
