@@ -71,13 +71,15 @@ _LINE_BREAKS = {
 }
 
 
-#: ``.000Z`` to ``.999Z``: the millisecond part of a timestamp, formatted once.
-_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+#: ``.000Z`` to ``.999Z``: the millisecond part of a timestamp, formatted once (at the first line).
+_MILLIS: list[str] = []
 
 
 def _timestamp(created: float) -> str:
     second = int(created)
     if _STAMP[0] != second:
+        if not _MILLIS:
+            _MILLIS.extend(f".{ms:03d}Z" for ms in range(1000))
         _STAMP[0] = second
         _STAMP[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
     stamp: str = _STAMP[1]
