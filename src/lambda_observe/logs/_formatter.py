@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import _invocation, _json
 from .. import redact as _redact
+from . import _caller
 
 __all__ = [
     "KEYS",
@@ -318,6 +319,8 @@ class GuardedLogger(logging.Logger):
     """A :class:`logging.Logger` whose ``extra=`` keys never collide with the record's own."""
 
     makeRecord = _make_record
+    if _caller.AVAILABLE:
+        findCaller = _caller.find_caller
 
 
 def guard_logger(logger: logging.Logger) -> logging.Logger:
@@ -325,6 +328,12 @@ def guard_logger(logger: logging.Logger) -> logging.Logger:
     standard ``makeRecord`` (a subclass with its own is left alone); returns ``logger``."""
     if getattr(type(logger), "makeRecord", None) is logging.Logger.makeRecord and "makeRecord" not in vars(logger):
         logger.makeRecord = _make_record.__get__(logger)  # type: ignore[method-assign]
+    if (
+        _caller.AVAILABLE
+        and getattr(type(logger), "findCaller", None) is logging.Logger.findCaller
+        and "findCaller" not in vars(logger)
+    ):
+        logger.findCaller = _caller.find_caller.__get__(logger)  # type: ignore[method-assign]
     return logger
 
 
