@@ -1,5 +1,8 @@
 """One batch-benchmark stack in its own interpreter: python -m benchmarks.stacks.batch STACK DAEMON ROUNDS
 
+``--count STACK DAEMON N`` runs N 100-record batches untimed (for callgrind: instructions per record);
+``--datagrams STACK`` prints how many datagrams one 100-record batch sends (to a socket of its own).
+
 Workload: an SQS batch of 10 and of 100 records; each record's work is decoding its JSON body and a
 small sum. The instrumented stacks give each record its own subsegment and write one INFO line per
 record carrying its message id, as a consumer traced per record does; the bare loop does the work
@@ -121,7 +124,57 @@ def measure(handler: Any, size: int, invocations: int) -> float:
     return total / invocations / 1000
 
 
+def count(stack: str, daemon: str, n: int) -> None:
+    """N 100-record batches and nothing else, for instruction counting."""
+    lambda_environment(daemon)
+    handler = STACKS[stack]()
+    event = sqs_event(100)
+    headers = [new_header() for _ in range(n)]
+    contexts = [Context() for _ in range(n)]
+    for header, context in zip(headers, contexts, strict=True):
+        os.environ["_X_AMZN_TRACE_ID"] = header
+        handler(event, context)
+
+
+def datagrams(stack: str, n: int = 3) -> None:
+    """Datagrams (and bytes) one 100-record batch sends: the kernel's side, which callgrind does not count."""
+    import socket
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(0.5)
+    lambda_environment(f"127.0.0.1:{sink.getsockname()[1]}")
+    handler = STACKS[stack]()
+    event = sqs_event(100)
+    handler(event, Context())  # the cold start's documents are not counted
+    received = [0, 0]
+
+    def drain() -> None:
+        while True:
+            try:
+                data = sink.recv(65536)
+            except TimeoutError:
+                return
+            received[0] += 1
+            received[1] += len(data)
+
+    drain()
+    received[:] = [0, 0]
+    for _ in range(n):
+        os.environ["_X_AMZN_TRACE_ID"] = new_header()
+        handler(event, Context())
+    drain()
+    sys.stderr.write(json.dumps({"stack": stack, "datagrams": received[0] / n, "bytes": received[1] / n}) + "\n")
+
+
 def main() -> None:
+    if sys.argv[1] == "--count":
+        count(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    if sys.argv[1] == "--datagrams":
+        datagrams(sys.argv[2])
+        return
     stack, daemon, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     lambda_environment(daemon)
     handler = STACKS[stack]()

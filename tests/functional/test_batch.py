@@ -262,3 +262,31 @@ def test_async_record_errors_carry_no_context_of_ours():
         process_partial_response(event, handler)
     ((_, exc),) = caught.value.failures
     assert isinstance(exc, LookupError) and exc.__context__ is None and exc.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"store": "memory://"}, "store given without idempotent_key"),
+        ({"idempotent_key": "body", "idempotency_name": " "}, "idempotency_name=' '"),
+        ({"record_handler": 42}, "record_handler must be a function"),
+    ],
+)
+def test_both_entry_points_refuse_the_same_way_and_name_themselves(options, says):
+    """The sync and async entry points share their checks; each error names the function that was called."""
+
+    async def work(record: dict[str, Any]) -> None:
+        return None
+
+    handler = options.pop("record_handler", work)
+    event = batch_events.sqs([{"n": 1}])
+    for name, call in (
+        ("process_partial_response()", lambda: process_partial_response(event, handler, **options)),
+        (
+            "async_process_partial_response()",
+            lambda: asyncio.run(async_process_partial_response(event, handler, **options)),
+        ),
+    ):
+        with pytest.raises((TypeError, ValueError)) as caught:
+            call()
+        assert str(caught.value).startswith(f"{name}: ") and says in str(caught.value)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambda_observe import add_metadata, get_logger, setup_logging, traced
+from lambda_observe import add_metadata, annotate, append_keys, get_logger, setup_logging, subsegment, traced
 from lambda_observe.batch import AllRecordsFailedError, process_partial_response
 from lambda_observe.testing import LambdaContext
 from lambda_observe.tracing import _state
@@ -224,3 +224,36 @@ def test_all_failed_batch_still_reaches_the_handler_error_path(lambda_env):
     (top,) = [d for d in docs if d["name"] == "## handler"]
     assert top["fault"] is True
     assert top["cause"]["exceptions"][0]["type"] == "AllRecordsFailedError"
+
+
+def test_what_a_record_handler_leaves_bound_ends_with_its_record(lambda_env):
+    """A record handler that binds a log key and opens a subsegment without ever closing them: the next record
+    still sees only its own message_id and still hangs off the handler, and nothing is left after the batch."""
+    event = batch_events.sqs([{"n": 0}, {"n": 1}, {"n": 2}])
+    ids = [r["messageId"] for r in event["Records"]]
+
+    def leaky(record: dict[str, Any]) -> None:
+        log.info("working")
+        append_keys(leaked=record["messageId"]).__enter__()
+        subsegment("leaked").__enter__()
+
+    @traced
+    def handler(event, context):
+        result = process_partial_response(event, leaky)
+        log.info("batch end")
+        annotate("after_batch", True)  # lands on the handler's subsegment: the current span again
+        return result
+
+    stream = io.StringIO()
+    setup_logging(stream=stream, force=True)
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    lines = json_lines(stream)
+    working = [line for line in lines if line["message"] == "working"]
+    assert [line["message_id"] for line in working] == ids
+    assert all("leaked" not in line for line in working)
+    (end,) = [line for line in lines if line["message"] == "batch end"]
+    assert "message_id" not in end and "leaked" not in end
+    docs = lambda_env.documents(4)
+    (top,) = [d for d in docs if d["name"] == "## handler"]
+    assert [r["parent_id"] for r in records_of(docs)] == [top["id"]] * 3
+    assert top["annotations"]["after_batch"] is True

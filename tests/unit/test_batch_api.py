@@ -41,13 +41,15 @@ def test_importing_batch_imports_nothing_heavy():
 
 
 def test_a_sync_batch_does_not_import_inspect_or_asyncio():
-    """Running a batch with a plain record handler keeps inspect and asyncio out of the process."""
+    """Running a batch with a plain record handler keeps inspect and asyncio out of the process, and without
+    idempotent_key no idempotency machinery (the record state machine, JMESPath) is loaded at all."""
+    unwanted = ("inspect", "asyncio", "jmespath", "lambda_observe.idempotency._records")
     code = (
         "import sys, json\n"
         "from lambda_observe.batch import process_partial_response\n"
         "event = {'Records': [{'messageId': 'm', 'body': '{}', 'eventSource': 'aws:sqs', 'eventSourceARN': 'q'}]}\n"
         "assert process_partial_response(event, lambda r: None) == {'batchItemFailures': []}\n"
-        "print(json.dumps(sorted(m for m in ('inspect', 'asyncio') if m in sys.modules)))\n"
+        f"print(json.dumps(sorted(m for m in {unwanted!r} if m in sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []

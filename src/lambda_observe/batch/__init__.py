@@ -20,7 +20,7 @@ as a log key; see :func:`process_partial_response` for the rules.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._identity import code_of, identity, refuse_generators
 from ._process import Run, remaining_ms
@@ -52,15 +52,31 @@ def _is_async(fn: Any) -> bool:
     return inspect is not None and bool(inspect.iscoroutinefunction(fn))
 
 
+class _Idempotency(NamedTuple):
+    """The per-record idempotency options of both entry points (their defaults are the signatures')."""
+
+    validate: str | None = None
+    store: Any = None
+    expires_after: float = 3600.0
+    in_progress_timeout: float | None = None
+    raise_on_no_key: bool = False
+    local_cache: int = 0
+    idempotency_name: str | None = None
+
+
+_NO_IDEMPOTENCY = _Idempotency()
+
+
 def _prepare(
+    caller: str,
     event: Any,
     record_handler: Callable[..., Any],
     context: Any,
     idempotent_key: str | None,
-    options: dict[str, Any],
+    options: _Idempotency,
     skip_group_on_error: bool,
 ) -> Run:
-    caller = "process_partial_response()"
+    """Everything both entry points check and decide before the first record: one :class:`Run`."""
     if not callable(record_handler):
         raise TypeError(
             f"{caller}: record_handler must be a function taking one record, not {type(record_handler).__name__}"
@@ -71,27 +87,46 @@ def _prepare(
     if idempotent_key is not None:
         from ..idempotency import _records
 
-        name = identity(record_handler, options.pop("idempotency_name"), caller)
-        state = _records.state_for(name, idempotent_key, **options)
-    else:
-        given = [name for name, value in options.items() if value != _DEFAULTS[name]]
-        if given:
-            raise ValueError(
-                f"process_partial_response(): {', '.join(given)} given without idempotent_key; "
-                "per-record idempotency needs a key expression (idempotent_key='powertools_json(body).order_id')"
-            )
-    return Run(batch, record_handler, state, remaining_ms(context), skip_group_on_error)
+        name = identity(record_handler, options.idempotency_name, caller)
+        settings = options._asdict()
+        del settings["idempotency_name"]
+        state = _records.state_for(name, idempotent_key, **settings)
+    elif options != _NO_IDEMPOTENCY:
+        given = [name for name, value in options._asdict().items() if value != _Idempotency._field_defaults[name]]
+        raise ValueError(
+            f"{caller}: {', '.join(given)} given without idempotent_key; "
+            "per-record idempotency needs a key expression (idempotent_key='powertools_json(body).order_id')"
+        )
+    return Run(batch, record_handler, state, remaining_ms(context), skip_group_on_error, _is_async(record_handler))
 
 
-_DEFAULTS: dict[str, Any] = {
-    "idempotency_name": None,
-    "validate": None,
-    "store": None,
-    "expires_after": 3600.0,
-    "in_progress_timeout": None,
-    "raise_on_no_key": False,
-    "local_cache": 0,
-}
+def _run_in_new_loop(run: Run) -> None:
+    """Await an async handler's records in an event loop of their own (none may be running)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+        running = True
+    except RuntimeError:
+        running = False
+    if running:
+        raise RuntimeError(
+            "process_partial_response() was called with an async record handler inside a running event "
+            "loop; use `await async_process_partial_response(...)` there"
+        )
+    ended: list[BaseException] = []
+
+    async def guarded() -> None:
+        # A BaseException (CancelledError above all) is caught inside the loop and raised again
+        # outside it: asyncio.run on Python 3.10 replaces a task's CancelledError with a new one.
+        try:
+            await run.run_async()
+        except BaseException as exc:
+            ended.append(exc)
+
+    asyncio.run(guarded())  # outside the except block: the records' exceptions get no context
+    if ended:
+        raise ended[0].with_traceback(ended[0].__traceback__)
 
 
 def process_partial_response(
@@ -136,42 +171,20 @@ def process_partial_response(
     ``context``: the Lambda context, for the remaining time when the handler is
     not under ``@traced``.
     """
-    options = {
-        "idempotency_name": idempotency_name,
-        "validate": validate,
-        "store": store,
-        "expires_after": expires_after,
-        "in_progress_timeout": in_progress_timeout,
-        "raise_on_no_key": raise_on_no_key,
-        "local_cache": local_cache,
-    }
-    run = _prepare(event, record_handler, context, idempotent_key, options, skip_group_on_error)
-    if _is_async(record_handler):
-        import asyncio
-
-        try:
-            asyncio.get_running_loop()
-            running = True
-        except RuntimeError:
-            running = False
-        if running:
-            raise RuntimeError(
-                "process_partial_response() was called with an async record handler inside a running event "
-                "loop; use `await async_process_partial_response(...)` there"
-            )
-        ended: list[BaseException] = []
-
-        async def guarded() -> None:
-            # A BaseException (CancelledError above all) is caught inside the loop and raised again
-            # outside it: asyncio.run on Python 3.10 replaces a task's CancelledError with a new one.
-            try:
-                await run.run_async()
-            except BaseException as exc:
-                ended.append(exc)
-
-        asyncio.run(guarded())  # outside the except block: the records' exceptions get no context
-        if ended:
-            raise ended[0].with_traceback(ended[0].__traceback__)
+    options = _Idempotency(
+        validate=validate,
+        store=store,
+        expires_after=expires_after,
+        in_progress_timeout=in_progress_timeout,
+        raise_on_no_key=raise_on_no_key,
+        local_cache=local_cache,
+        idempotency_name=idempotency_name,
+    )
+    run = _prepare(
+        "process_partial_response()", event, record_handler, context, idempotent_key, options, skip_group_on_error
+    )
+    if run.is_async:
+        _run_in_new_loop(run)
     else:
         run.run()
     return run.response()
@@ -193,17 +206,18 @@ async def async_process_partial_response(
     skip_group_on_error: bool = False,
 ) -> Response:
     """:func:`process_partial_response` for an ``async def`` handler already running in an event loop."""
-    options = {
-        "idempotency_name": idempotency_name,
-        "validate": validate,
-        "store": store,
-        "expires_after": expires_after,
-        "in_progress_timeout": in_progress_timeout,
-        "raise_on_no_key": raise_on_no_key,
-        "local_cache": local_cache,
-    }
-    run = _prepare(event, record_handler, context, idempotent_key, options, skip_group_on_error)
-    if not _is_async(record_handler):
-        raise TypeError("async_process_partial_response(): record_handler must be an async function")
+    options = _Idempotency(
+        validate=validate,
+        store=store,
+        expires_after=expires_after,
+        in_progress_timeout=in_progress_timeout,
+        raise_on_no_key=raise_on_no_key,
+        local_cache=local_cache,
+        idempotency_name=idempotency_name,
+    )
+    caller = "async_process_partial_response()"
+    run = _prepare(caller, event, record_handler, context, idempotent_key, options, skip_group_on_error)
+    if not run.is_async:
+        raise TypeError(f"{caller}: record_handler must be an async function")
     await run.run_async()
     return run.response()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import logging
 import types
 from collections.abc import Callable
@@ -10,14 +10,16 @@ from typing import Any
 
 from .. import _invocation, config
 from ..idempotency.errors import AlreadyInProgressError
-from ..logs import append_keys
+from ..logs._formatter import KEYS
 from . import _trace
 from ._sources import Batch
 from .errors import AllRecordsFailedError
 
-__all__ = ["Run"]
+__all__ = ["Run", "remaining_ms"]
 
 _LOG = logging.getLogger("lambda_observe")
+#: A record's open scope: its log-key token, and its span (``None`` when not traced).
+Scope = tuple[contextvars.Token[dict[str, Any]], _trace.Opened | None]
 
 
 _GENERATOR = (
@@ -49,9 +51,25 @@ def _not_awaitable(result: Any) -> Any:
 
 
 class Run:
-    """One batch being processed: what failed, and the response for Lambda."""
+    """One batch being processed: what failed, and the response for Lambda.
 
-    __slots__ = ("batch", "failed_groups", "failures", "handler", "idempotency", "remaining", "reported", "skipped")
+    Per record: bind its log key, open its span, call the handler, then close both (in reverse).
+    Everything that does not change from record to record is decided once per batch: the span
+    backend and parent (:func:`._trace.spans_for`), whether idempotency is on, sync or async.
+    """
+
+    __slots__ = (
+        "batch",
+        "failed_groups",
+        "failures",
+        "handler",
+        "idempotency",
+        "is_async",
+        "remaining",
+        "reported",
+        "skipped",
+        "spans",
+    )
 
     def __init__(
         self,
@@ -60,16 +78,19 @@ class Run:
         idempotency: Any,
         remaining: Callable[[], float | None],
         skip_group_on_error: bool = False,
+        is_async: bool = False,
     ) -> None:
         self.batch = batch
         self.handler = handler
         self.idempotency = idempotency
         self.remaining = remaining
+        self.is_async = is_async
         self.failures: list[tuple[str, BaseException]] = []
         self.reported: list[str] = []
         self.skipped = 0
         #: FIFO with skip_group_on_error: the message groups that had a failure (their later records are held back).
         self.failed_groups: set[str | None] | None = set() if skip_group_on_error and batch.fifo else None
+        self.spans: _trace.RecordSpans | None = None
 
     def _held_back(self, index: int) -> bool:
         """Is this record's FIFO message group already failed? Then it is reported without running."""
@@ -80,33 +101,32 @@ class Run:
         self.skipped += 1
         return True
 
-    # One record: enter (span, log key), then leave with its outcome.
-    def _enter(self, index: int) -> tuple[Any, Any]:
+    # One record: enter (log key, span), then leave with its outcome.
+    def _enter(self, index: int) -> Scope:
         batch = self.batch
-        keys = append_keys(**{batch.id_key: batch.ids[index]})
-        keys.__enter__()
-        opened = _trace.open_span(batch.id_key, batch.ids[index], batch.source, batch.records[index])
-        return keys, opened
+        ident = batch.ids[index]
+        keys = KEYS.set({**KEYS.get(), batch.id_key: ident})  # as append_keys does, without its object
+        spans = self.spans
+        return keys, (spans.open(ident, batch.records[index]) if spans is not None else None)
 
-    def _leave(self, index: int, scope: tuple[Any, Any], exc: BaseException | None, failed: bool = True) -> bool:
-        """Close the record's scope; True when processing goes on to the next record.
-
-        ``failed=False`` for a BaseException (KeyboardInterrupt, SystemExit, CancelledError) ending the batch:
-        the span is closed with it, but it is neither reported nor logged as the record's failure.
-        """
+    def _exit(self, scope: Scope, exc: BaseException | None) -> None:
+        """Close the record's span (with ``exc``, if any), then unbind its log key."""
         keys, opened = scope
+        try:
+            if opened is not None and self.spans is not None:
+                self.spans.close(opened, exc)
+        finally:
+            KEYS.reset(keys)
+
+    def _failed(self, index: int, scope: Scope, exc: Exception) -> bool:
+        """The record raised: report it, log it (under its key and span), close it; True to go on."""
         ident = self.batch.ids[index]
         try:
-            if exc is not None and failed:
-                self.failures.append((ident, exc))
-                self.reported.append(ident)
-                self._log(ident, exc)
-            if opened is not None:
-                _trace.close(opened, exc)
+            self.failures.append((ident, exc))
+            self.reported.append(ident)
+            self._log(ident, exc)
         finally:
-            keys.__exit__(None, None, None)
-        if exc is None or not failed:
-            return True
+            self._exit(scope, exc)
         if self.failed_groups is not None:
             group = self.batch.groups[index]
             self.failed_groups.add(group)
@@ -146,59 +166,73 @@ class Run:
         except Exception:
             pass
 
-    def _call(self, index: int) -> Any:
-        record = self.batch.records[index]
-        call = functools.partial(self.handler, record)
-        if self.idempotency is None:
-            return _not_awaitable(call())
-        from ..idempotency import _records
-
-        return _records.run(self.idempotency, lambda: _not_awaitable(call()), record, self.remaining())
-
-    async def _call_async(self, index: int) -> Any:
-        record = self.batch.records[index]
-        call = functools.partial(self.handler, record)
-
-        async def checked() -> Any:
-            return _not_generator(await call())
-
-        if self.idempotency is None:
-            return await checked()
-        from ..idempotency import _records
-
-        return await _records.run_async(self.idempotency, checked, record, self.remaining())
+    def _start(self) -> None:
+        if self.batch.records:
+            self.spans = _trace.spans_for(self.batch.id_key, self.batch.source)
 
     def run(self) -> None:
-        for index in range(len(self.batch.records)):
-            if self._held_back(index):
+        """Run the records through a plain (not ``async def``) record handler, in order."""
+        self._start()
+        records = self.batch.records
+        call = self.handler if self.idempotency is None else self._idempotent
+        for index in range(len(records)):
+            if self.failed_groups and self._held_back(index):
                 continue
             scope = self._enter(index)
             try:
-                self._call(index)
+                result = call(records[index])
+                if result is not None:  # what a record handler usually returns needs no look
+                    _not_awaitable(result)
             except Exception as exc:
-                if not self._leave(index, scope, exc):
+                if not self._failed(index, scope, exc):
                     break
             except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the span, then let it go
-                self._leave(index, scope, exc, failed=False)
+                self._exit(scope, exc)
                 raise
             else:
-                self._leave(index, scope, None)
+                self._exit(scope, None)
 
     async def run_async(self) -> None:
-        for index in range(len(self.batch.records)):
-            if self._held_back(index):
+        """Await the records through an ``async def`` record handler, one after another."""
+        self._start()
+        records = self.batch.records
+        handler = self.handler
+        plain = self.idempotency is None
+        for index in range(len(records)):
+            if self.failed_groups and self._held_back(index):
                 continue
             scope = self._enter(index)
             try:
-                await self._call_async(index)
+                if plain:
+                    result = await handler(records[index])
+                    if result is not None:
+                        _not_generator(result)
+                else:
+                    await self._idempotent_async(records[index])
             except Exception as exc:
-                if not self._leave(index, scope, exc):
+                if not self._failed(index, scope, exc):
                     break
             except BaseException as exc:  # CancelledError too: not the record's failure
-                self._leave(index, scope, exc, failed=False)
+                self._exit(scope, exc)
                 raise
             else:
-                self._leave(index, scope, None)
+                self._exit(scope, None)
+
+    def _idempotent(self, record: Any) -> None:
+        from ..idempotency import _records
+
+        handler = self.handler
+        _records.run(self.idempotency, lambda: _not_awaitable(handler(record)), record, self.remaining())
+
+    async def _idempotent_async(self, record: Any) -> None:
+        from ..idempotency import _records
+
+        handler = self.handler
+
+        async def checked() -> Any:
+            return _not_generator(await handler(record))
+
+        await _records.run_async(self.idempotency, checked, record, self.remaining())
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """``{"batchItemFailures": [...]}``, or :class:`AllRecordsFailedError` when nothing succeeded."""

@@ -73,17 +73,19 @@ def read(event: Any) -> Batch:
         return Batch(SQS, [], [], "message_id", False, [])
     source = _source_of(records[0], 0)
     path, id_key = SOURCES[source]
+    outer, inner = path[0], path[1] if len(path) > 1 else None
     ids: list[str] = []
     for index, record in enumerate(records):
-        other = _source_of(record, index) if index else source
-        if other != source:
-            raise TypeError(
-                f"process_partial_response(): record {index} has eventSource {other!r}, record 0 has {source!r}; "
-                "a batch comes from one source"
-            )
-        value: Any = record
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
+        if type(record) is not dict or record.get("eventSource") != source:  # the usual record passes here
+            other = _source_of(record, index)
+            if other != source:
+                raise TypeError(
+                    f"process_partial_response(): record {index} has eventSource {other!r}, record 0 has "
+                    f"{source!r}; a batch comes from one source"
+                )
+        value: Any = record.get(outer)
+        if inner is not None:
+            value = value.get(inner) if isinstance(value, dict) else None
         if not isinstance(value, str) or not value:
             raise TypeError(
                 f"process_partial_response(): record {index} ({source}) has no {'.'.join(path)}; "
