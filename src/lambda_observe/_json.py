@@ -60,8 +60,10 @@ def default(obj: Any) -> Any:
 
 def safe(obj: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     """A copy of ``obj`` made only of JSON types: cycles, odd keys and odd values made harmless."""
-    if obj is None or isinstance(obj, (str, bool, int)):
+    if obj is None or isinstance(obj, (str, bool)):
         return obj
+    if isinstance(obj, int):
+        return obj if obj.bit_length() <= 2000 or _decimal(obj) else f"<int of {obj.bit_length()} bits>"
     if isinstance(obj, float):
         return obj if obj == obj and obj not in (float("inf"), float("-inf")) else str(obj)
     if _depth >= _MAX_DEPTH:
@@ -86,6 +88,15 @@ def safe(obj: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     if converted is obj or isinstance(converted, str):
         return converted
     return safe(converted, _depth + 1, seen)
+
+
+def _decimal(number: int) -> bool:
+    """Can ``number`` be written in decimal (Python 3.11+ limits the digits, 4,300 by default)?"""
+    try:
+        str(number)
+    except ValueError:
+        return False
+    return True
 
 
 def _fast() -> Any:

@@ -15,13 +15,18 @@ carries the request id, trace id and cold start wherever it fires.
 There is one alarm per process, as Lambda runs one invocation per process; the lifecycle does
 not arm one for an invocation that overlaps another (see :mod:`lambda_observe._handler`).
 
-The ``SIGALRM`` timer is shared with the handler's own code. A SIGALRM handler installed before
-the invocation is never replaced (the thread timer is used instead). If the handler arms its own
-timer (``signal.alarm``, ``setitimer``), that replaces ours: no warning for that invocation, and
-the handler's timer is left alone when the invocation ends (only a pending timer that is ours is
-cancelled). If the handler installs its own SIGALRM handler and leaves our timer pending, our
-timer is cancelled when the invocation ends, but if it comes due before that, it is delivered to
-the handler's SIGALRM handler: a limit of one timer per process.
+The ``SIGALRM`` timer is shared with the handler's own code, and ours is told from theirs by its
+reload interval (:data:`_MARK`, an hour and 123 µs: no one else's timer has it, and a deadline is
+never that far away). A SIGALRM handler installed before the invocation is never replaced (the
+thread timer is used instead). A timer of the handler's pending when an invocation starts is left
+alone (that invocation's warning uses the thread timer). If the handler arms its own timer during
+the invocation (``signal.alarm``, ``setitimer``), that replaces ours: no warning for that
+invocation, and the handler's timer is left pending when the invocation ends. Only a pending timer
+that is ours is cancelled. A SIGALRM that is not ours, arriving while our handler is installed, gets
+what it would have got without us: the default action (the process ends, as ``signal.alarm``
+watchdogs expect) or nothing, if it was ignored. If the handler installs its own SIGALRM handler
+and leaves our timer pending, our timer is cancelled when the invocation ends, but if it comes due
+before that, it is delivered to the handler's SIGALRM handler: a limit of one timer per process.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import _signal  # the C module: getsignal without the enum conversion (measured: 0.07 µs vs 4.5 µs)
 import contextvars
 import logging
+import os
 import signal
 import threading
 import time
@@ -43,10 +49,17 @@ __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
 _ARMED: list[tuple[Invocation, Any, contextvars.Context]] = []
-#: When our interval timer is due (time.monotonic()), while it is armed: disarm cancels only that one.
-_DUE: list[float] = []
-#: How far the interval timer left may differ from ours and still be ours (clock reads, rounding).
-_SAME_TIMER = 0.02
+#: Our interval timer's reload interval: what tells it from the handler's own timers (whole
+#: microseconds, as the kernel keeps them). It reloads only if it fires and the warning has not yet
+#: cancelled it: a value left above :data:`_FIRED_ABOVE` means it fired.
+_MARK = 3600.000123
+_FIRED_ABOVE = 1800.0
+#: What SIGALRM did before we installed our handler (SIG_DFL, SIG_IGN or None): what a SIGALRM that
+#: is not ours gets.
+_REPLACED: list[Any] = [None]
+#: Set when disarm cancels our timer after it fired but before its Python handler ran: that signal
+#: is still to be delivered, and it is ours.
+_LATE: list[bool] = []
 # Held by a timer thread for the whole warning: disarm waits for it, so the handler's final
 # documents are always sent after the in-progress ones (X-Ray keeps the last document of an id).
 _FIRING = threading.Lock()
@@ -111,8 +124,31 @@ def _warn_timeout(inv: Invocation, root: Any) -> None:
         pass
 
 
+def _ours(interval: float) -> bool:
+    return abs(interval - _MARK) < 0.5e-6
+
+
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    _fire()  # in the main thread, between two bytecodes of the handler: nothing runs concurrently
+    # In the main thread, between two bytecodes of the handler: nothing runs concurrently.
+    try:
+        _, interval = signal.getitimer(signal.ITIMER_REAL)
+        if _ours(interval):  # ours fired, and reloaded: stop the reload, then warn
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _fire()
+            return
+        if _LATE:  # ours fired just before the invocation ended and cancelled it
+            _LATE.clear()
+            return
+    except (ValueError, OSError):
+        return
+    _pass_on(signum)
+
+
+def _pass_on(signum: int) -> None:
+    """A SIGALRM that is not ours: what it would have done had we not installed our handler."""
+    if _REPLACED[0] == int(signal.SIG_DFL):  # the default action for SIGALRM ends the process
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def _fire_in_thread() -> None:
@@ -135,10 +171,13 @@ def arm(inv: Invocation, root: Any) -> Any:
             previous = _signal.getsignal(signal.SIGALRM)
             if previous is _on_alarm or previous in _FREE:  # never take over the user's own SIGALRM handler
                 if previous is not _on_alarm:
+                    _REPLACED[0] = previous
                     signal.signal(signal.SIGALRM, _on_alarm)
-                _DUE[:] = [time.monotonic() + delay]
-                signal.setitimer(signal.ITIMER_REAL, delay)
-                return "signal"
+                _LATE.clear()
+                value, interval = signal.setitimer(signal.ITIMER_REAL, delay, _MARK)
+                if value <= 0:
+                    return "signal"
+                signal.setitimer(signal.ITIMER_REAL, value, interval)  # the handler's own timer was pending: theirs
         except (ValueError, OSError, AttributeError):
             pass
     timer = threading.Timer(delay, _fire_in_thread)
@@ -147,32 +186,19 @@ def arm(inv: Invocation, root: Any) -> Any:
     return timer
 
 
-def _theirs(value: float, interval: float, due: float) -> bool:
-    """Whether the interval timer that was pending (``value``, ``interval``) is not the one we armed
-    to be due at ``due``.
-
-    The handler may have armed its own (``signal.alarm``, ``setitimer``: there is one per process,
-    so it replaced ours): then it is not ours to cancel. If it installed its own SIGALRM handler
-    and left our timer pending, ours is cancelled, so it never fires into theirs later.
-    """
-    if value <= 0:  # fired, or cancelled by the handler: nothing was pending
-        return False
-    return interval != 0 or abs(value - (due - time.monotonic())) > _SAME_TIMER
-
-
 def disarm(handle: Any) -> None:
     """Stop watching; the invocation ended in time (or ended anyway)."""
     if handle is None:
         return
     if handle == "signal":
         _ARMED.clear()
-        due = _DUE.pop() if _DUE else None
-        if due is None:
-            return
         try:  # one system call: cancel, and learn what was pending; give the handler's own timer back
             value, interval = signal.setitimer(signal.ITIMER_REAL, 0)
-            if _theirs(value, interval, due):
-                signal.setitimer(signal.ITIMER_REAL, value, interval)
+            if value > 0:
+                if not _ours(interval):
+                    signal.setitimer(signal.ITIMER_REAL, value, interval)
+                elif value > _FIRED_ABOVE:  # ours fired, its handler has not run yet: it will find nothing
+                    _LATE[:] = [True]
         except (ValueError, OSError):
             pass
     else:

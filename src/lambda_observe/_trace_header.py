@@ -12,8 +12,13 @@ The decisions follow the X-Ray SDK for Python under Lambda (aws-xray-sdk 2.15.0)
   ``AWSXRayRecorder._begin_subsegment_helper`` (``core/recorder.py``) then makes only
   ``DummySubsegment``s: not sampled. Only ``Sampled=1`` is traced.
 - ``TraceHeader.from_header_str``: fields are split on ``;``, keys are case-sensitive, and a
-  repeated key keeps its last value. Unlike the SDK, spaces around fields and around ``=``
-  are tolerated (``Root=...; Parent=...``), and the root and parent must have X-Ray's shape.
+  repeated key keeps its last value. Unlike the SDK, spaces (and line breaks) around fields and
+  around ``=`` are tolerated (``Root=...; Parent=...``), and the root and parent must have X-Ray's
+  shape.
+- Where the SDK fails on a header rather than deciding, this module decides from the fields it
+  can read: a trailing ``;``, an empty field or a field without ``=`` (the SDK's parse raises
+  ``IndexError`` and it traces nothing) are skipped. ``Sampled=1=2`` is not ``Sampled=1`` here
+  (the SDK keeps the text before the second ``=``): only ``Sampled=1`` is traced.
 """
 
 from __future__ import annotations

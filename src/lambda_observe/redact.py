@@ -70,7 +70,12 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 QUERY_PATTERNS: tuple[str, ...] = (r"^key$", r"^sig$", r"^code$", r"^auth$")
 
 #: Keys that name what a sibling key holds: ``{"Name": "DB_PASSWORD", "Value": "..."}``.
-_NAME_KEYS = frozenset({"name", "Name", "key", "Key", "ParameterKey", "ParameterName"})
+_NAME_KEYS = frozenset(
+    {"name", "Name", "key", "Key", "ParameterKey", "ParameterName"}
+    # ``extra={"name": ..., "value": ...}`` in a log call: ``name`` is a LogRecord attribute, so the
+    # line carries it as ``extra_name`` (see lambda_observe.logs); the rule must still see it.
+    | {"extra_name", "extra_Name", "extra_key", "extra_Key"}
+)
 _VALUE_KEYS = frozenset({"value", "Value", "ParameterValue", "SecretString", "SecretBinary"})
 #: Modules of database drivers: their error messages quote the statement's values.
 _DRIVERS = ("psycopg", "psycopg2", "pymysql", "mysql.connector", "MySQLdb", "pg8000", "sqlite3", "asyncpg", "oracledb")
@@ -251,7 +256,7 @@ class Redactor:
         if data[:1] in "{[" and len(data) < 1_000_000 and depth <= 32:
             try:  # an API Gateway body: a JSON document in a string
                 parsed = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit: text
                 return self.text(data)
             if isinstance(parsed, (dict, list)):
                 hidden = self._walk(parsed, depth + 1, False, ())

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from lambda_observe import append_keys, get_logger, propagate, setup_logging, traced
 from lambda_observe.logs import MAX_LINE_BYTES
 from lambda_observe.logs._formatter import RESERVED_KEYS
+from lambda_observe.redact import Redactor
 from lambda_observe.testing import LambdaContext
 from tests.conftest import shared_event
 
@@ -443,27 +444,30 @@ def test_hostile_record_checks_fail_without_the_protections(capsys, monkeypatch)
 
 
 _PLAIN_KEYS = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8).filter(
-    lambda k: k not in _RECORD_ATTRS and k not in RESERVED_KEYS and not k.startswith("_")
+    lambda k: k not in _RECORD_ATTRS and k not in RESERVED_KEYS and not k.startswith("_") and not _SECRET(k)
 )
+_SECRET = Redactor().secret
 
 
 class _Meddler(logging.Filter):
-    """A filter that takes a record's own attribute off and puts it back (it moves to the end)."""
+    """A filter that takes a record's own attribute off, and puts it back (it moves to the end)
+    unless its name starts with ``-``."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.attr = name
 
     def filter(self, record: logging.LogRecord) -> bool:
-        value = record.__dict__.pop(self.attr, None)
-        setattr(record, self.attr, value)
+        value = record.__dict__.pop(self.attr.lstrip("-"), None)
+        if not self.attr.startswith("-"):
+            setattr(record, self.attr, value)
         return True
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     extra=st.dictionaries(_PLAIN_KEYS, st.integers() | st.text(max_size=5), min_size=1, max_size=5),
-    meddle=st.sampled_from([None, "msg", "process", "name", "created"]),
+    meddle=st.sampled_from([None, "msg", "process", "name", "created", "-processName", "-msecs", "-process"]),
     own_factory=st.booleans(),
 )
 def test_every_extra_key_reaches_the_line(capsys, extra, meddle, own_factory):
@@ -496,3 +500,47 @@ def test_every_extra_key_reaches_the_line(capsys, extra, meddle, own_factory):
     assert [k for k in line if k in extra] == list(extra)
     if own_factory:
         assert line["tenant"] == "t-1"
+
+
+def test_stack_info_names_the_caller(capsys):
+    """``stack_info=True``: the location is the caller's and the stack ends in the caller, as the
+    standard library's ``findCaller`` gives them."""
+    log = get_logger("stack")
+
+    def where_it_happened() -> None:
+        log.info("with the stack", stack_info=True)
+
+    capsys.readouterr()
+    with only_our_handler():
+        where_it_happened()
+    (line,) = lines(capsys)
+    assert line["location"].endswith(".where_it_happened:" + str(where_it_happened.__code__.co_firstlineno + 1))
+    assert line["stack_info"].startswith("Stack (most recent call last):")
+    assert line["stack_info"].rstrip().endswith('log.info("with the stack", stack_info=True)')
+
+
+def test_awkward_extras_keep_the_rest_of_the_line(lambda_env, capsys):
+    """An int key, a string that looks like very deeply nested JSON, and an int too long to write in
+    decimal: the line keeps its message, location, request id and the other keys."""
+    log = get_logger("awkward")
+
+    @traced
+    def handler(event, context):
+        log.info("placed", extra={1: "x", "order_id": 7})
+        log.info("placed", extra={"body": "[" * 5000, "order_id": 7})
+        log.info("placed", extra={"big": 10**5000, "order_id": 7})
+        return "ok"
+
+    capsys.readouterr()
+    with only_our_handler():
+        handler({}, LambdaContext(aws_request_id="req-awkward"))
+    got = [line for line in lines(capsys) if line.get("logger") == "awkward"]
+    assert len(got) == 3
+    for line in got:
+        assert line["message"] == "placed" and line["order_id"] == 7
+        assert line["function_request_id"] == "req-awkward" and line["location"].endswith(
+            ".handler:" + str(handler.__wrapped__.__code__.co_firstlineno + 2 + got.index(line))
+        )
+    assert got[0]["1"] == "x"
+    assert got[1]["body"] == "[" * 5000
+    assert got[2]["big"] == "<int of 16610 bits>"

@@ -363,3 +363,37 @@ def test_an_argument_whose_str_raises_still_shows_its_type(capsys):
     assert first["message"].startswith("<message could not be rendered: RuntimeError: nope>")
     assert "handler raised Boom(): Boom()" in first["message"]
     assert "value <unprintable Opaque>" in second["message"]
+
+
+@pytest.mark.parametrize("name_key", ["name", "Name", "key", "Key"])
+def test_a_name_value_pair_given_as_extras_is_hidden(capsys, name_key):
+    """``extra={"name": "DB_PASSWORD", "value": ...}``: ``name`` is a LogRecord attribute, so the
+    line carries it as ``extra_name``; the value it names is still hidden."""
+    from lambda_observe import append_keys
+
+    log = get_logger("pairs")
+    log.info("setting", extra={name_key: "DB_PASSWORD", "value": "PAIRSECRET1"})
+    with append_keys(**{name_key: "API_TOKEN", "Value": "PAIRSECRET2"}):
+        log.info("bound")
+    out = capsys.readouterr().out
+    assert "PAIRSECRET" not in out
+    first, second = [json.loads(x) for x in out.splitlines()]
+    assert first["value"] == R and second["Value"] == R
+    assert "DB_PASSWORD" in out  # the name itself is not a secret
+
+
+def test_a_response_with_an_int_too_long_for_decimal_is_still_traced(lambda_env, assert_valid):
+    """A handler response holding an int past Python's decimal digit limit: the trace is sent, with
+    that value shown as its size, and the handler's response is unchanged."""
+    huge = 10**5000
+
+    @traced
+    def handler(event, context):
+        return {"n": huge, "order_id": 7}
+
+    assert handler({}, LambdaContext())["n"] is huge
+    docs = lambda_env.documents()
+    assert_valid(docs)
+    (doc,) = [d for d in docs if d["name"] == "## handler"]
+    (response,) = [ns["handler response"] for ns in doc["metadata"].values()]
+    assert response == {"n": "<int of 16610 bits>", "order_id": 7}

@@ -328,3 +328,62 @@ def test_our_pending_timer_is_cancelled_when_the_user_took_the_signal(lambda_env
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+_WATCHDOG = """
+import os, signal, sys, time
+os.environ.update(AWS_LAMBDA_FUNCTION_NAME="fn", LAMBDA_TASK_ROOT="/tmp", LAMBDA_OBSERVE_TRACING="false")
+from lambda_observe import traced
+from lambda_observe.testing import LambdaContext
+
+@traced
+def handler(event, context):
+    if event.get("watchdog"):
+        signal.alarm(1)  # the handler's own watchdog: SIGALRM's default action ends the process
+    return "ok"
+
+handler({"watchdog": True}, LambdaContext(timeout_s=60))
+if sys.argv[1] == "next":
+    handler({}, LambdaContext(timeout_s=60))  # the next invocation arms and disarms its own timer
+time.sleep(5)
+print("still alive")
+"""
+
+
+@pytest.mark.parametrize("then", ["sleep", "next"])
+def test_a_handlers_alarm_watchdog_still_ends_the_process(tmp_path, then):
+    """``signal.alarm`` with SIGALRM's default action, armed in one invocation: it ends the process
+    when it comes due, as without us, whether the next invocation ran meanwhile or not (our handler
+    passes a SIGALRM that is not ours on to the default action; an invocation that finds the
+    handler's timer pending leaves it alone)."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "watchdog.py"
+    script.write_text(_WATCHDOG)
+    done = subprocess.run([sys.executable, str(script), then], capture_output=True, text=True, timeout=30)
+    assert done.returncode == -signal.SIGALRM, (done.returncode, done.stdout, done.stderr)
+    assert "still alive" not in done.stdout
+
+
+def test_a_users_timer_due_with_ours_is_kept(lambda_env, free_sigalrm):
+    """The handler's own guard with the same margin as ours (its own SIGALRM handler): it replaced
+    ours, so it is still pending after the invocation, however close its due time is to ours."""
+    import signal
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "500")
+    previous = signal.getsignal(signal.SIGALRM)
+
+    @traced
+    def handler(event, context):
+        signal.signal(signal.SIGALRM, lambda s, f: None)
+        signal.setitimer(signal.ITIMER_REAL, context.get_remaining_time_in_millis() / 1000 - 0.5)
+        return "ok"
+
+    try:
+        assert handler({}, LambdaContext(timeout_s=30)) == "ok"
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 28.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -116,15 +116,18 @@ class RefusingSocket:
 
 
 def test_every_drop_of_an_invocation_is_reported_at_its_end(lambda_env, caplog):
-    """An invocation whose 71 datagrams (101 subsegments) are all refused gives one WARNING at its end
-    with both counts; the clean invocations after it give none, and nothing waits for a later drop."""
+    """An invocation whose 71 datagrams are all refused gives one WARNING at its end with both
+    counts; the clean invocations after it give none, and nothing waits for a later drop."""
     from lambda_observe import subsegment, testing, traced
     from lambda_observe.testing import LambdaContext
     from lambda_observe.tracing import _state
+    from lambda_observe.tracing.xray import MAX_BUFFERED
+
+    total = MAX_BUFFERED + 71  # the handler's subsegment and its children
 
     @traced
     def handler(event, context):
-        for n in range(100):
+        for n in range(total - 1):
             with subsegment(f"s{n}"):
                 pass
         return "ok"
@@ -139,13 +142,13 @@ def test_every_drop_of_an_invocation_is_reported_at_its_end(lambda_env, caplog):
         for _ in range(3):
             assert handler({}, LambdaContext()) == "ok"
     said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-    # 30 children ride in the handler's document; the 70 others go alone: 71 datagrams, 101 subsegments
+    # MAX_BUFFERED children ride in the handler's document; the 70 others go alone: 71 datagrams
     assert testing.dropped_documents() == 71
-    assert emitter.dropped_subsegments == 101
+    assert emitter.dropped_subsegments == total
     assert len(said) == 1, said
-    assert "71 trace datagram(s) carrying 101 subsegment(s)" in said[0], said
+    assert f"71 trace datagram(s) carrying {total} subsegment(s)" in said[0], said
     assert "Resource temporarily unavailable" in said[0]
-    assert len(lambda_env.documents(3 * 101)) == 3 * 101  # the clean invocations arrived whole
+    assert len(lambda_env.documents(3 * total)) == 3 * total  # the clean invocations arrived whole
 
 
 def test_a_dropped_nested_document_counts_its_subsegments(daemon):

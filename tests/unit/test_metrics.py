@@ -127,11 +127,21 @@ def _metric_sets(values: st.SearchStrategy[list[Any]], min_size: int, max_size: 
     )
 
 
+def _many_metrics(values: st.SearchStrategy[list[Any]], min_size: int, max_size: int) -> Any:
+    """More than 100 metrics: a few drawn names, the rest numbered (drawing 95+ distinct names one
+    by one makes Hypothesis reject too many examples)."""
+    one = st.tuples(UNITS, st.sampled_from([1, 60]), values)
+    numbered = st.lists(one, min_size=min_size, max_size=max_size).map(
+        lambda items: {f"metric-{i}": item for i, item in enumerate(items)}
+    )
+    return st.tuples(_metric_sets(values, 0, 5), numbered).map(lambda t: t[0] | t[1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.one_of(  # a few metrics, some with more than 100 values; or more than 100 metrics
         _metric_sets(st.lists(VALUES, min_size=1, max_size=5) | st.lists(VALUES, min_size=95, max_size=230), 0, 6),
-        _metric_sets(st.lists(VALUES, min_size=1, max_size=3), 95, 130),
+        _many_metrics(st.lists(VALUES, min_size=1, max_size=3), 95, 130),
     ),
     st.dictionaries(DIM_NAMES, DIM_VALUES, max_size=29),
 )

@@ -4,7 +4,8 @@ The standard library (3.11 and later) walks back from ``findCaller`` past its ow
 importlib's, and tests each frame by normalising its file name again: three times for every
 ``log.info`` call. This does the same walk with the same rule, remembering the answer for each
 file name (the rule depends only on the name and on ``logging._srcfile``, which is read on every
-call). ``stack_info=True`` and Python 3.10 (whose walk differs) use the standard method itself.
+call); ``stack_info=True`` renders the stack from the frame found, as the standard method does.
+A ``stacklevel`` below 1 and Python 3.10 (whose walk differs) use the standard method itself.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def find_caller(
     self: logging.Logger, stack_info: bool = False, stacklevel: int = 1
 ) -> tuple[str, int, str, str | None]:
     """What ``logging.Logger.findCaller`` returns: file, line, function and stack text."""
-    if stack_info or stacklevel < 1:  # below 1 the standard method names its own frame
+    if stacklevel < 1:  # below 1 the standard method names its own frame
         return logging.Logger.findCaller(self, stack_info, stacklevel)
     f: FrameType | None = sys._getframe(0)
     while stacklevel > 0:
@@ -53,4 +54,16 @@ def find_caller(
             stacklevel -= 1
     assert f is not None
     co = f.f_code
-    return co.co_filename, f.f_lineno, co.co_name, None
+    return co.co_filename, f.f_lineno, co.co_name, _stack(f) if stack_info else None
+
+
+def _stack(frame: FrameType) -> str:
+    """The stack text the standard ``findCaller`` gives for ``stack_info=True``."""
+    import io
+    import traceback
+
+    with io.StringIO() as out:
+        out.write("Stack (most recent call last):\n")
+        traceback.print_stack(frame, file=out)
+        text = out.getvalue()
+    return text[:-1] if text[-1:] == "\n" else text

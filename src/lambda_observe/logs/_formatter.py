@@ -236,18 +236,18 @@ class LambdaJsonFormatter:
         if record.stack_info:
             log_data["stack_info"] = text(_render(record.stack_info, "stack"))
         attrs = record.__dict__
-        if len(attrs) > _BASE_ATTRS:  # extras given: copy the user's keys (not private ones)
-            # A plain LogRecord sets its own attributes first (dicts keep insertion order), so the
-            # extras come after them, while its last own attribute still stands where it set it
-            # (none was removed or added again). Otherwise every attribute is looked at.
-            keys: Any = attrs
-            if type(record) is logging.LogRecord:
-                tail = islice(attrs, _BASE_ATTRS - 2, None)
-                if next(tail, None) == _LAST_OWN:
-                    keys = tail
-            for key in keys:
-                if key not in _RESERVED and key[:1] != "_":
-                    user[key] = attrs[key]
+        # The user's extra= keys. A plain LogRecord sets its own attributes first (dicts keep insertion
+        # order), so the extras come after them while its last own attribute still stands where it set
+        # it (none was removed, or removed and added again, by a filter). Otherwise every attribute is
+        # looked at.
+        keys: Any = attrs
+        if type(record) is logging.LogRecord:
+            tail = islice(attrs, _BASE_ATTRS - 2, None)
+            if next(tail, None) == _LAST_OWN:
+                keys = tail
+        for key in keys:
+            if key not in _RESERVED and not (type(key) is str and key[:1] == "_"):  # not private ones
+                user[key] = attrs[key]
         if user:
             _merge(log_data, redactor.clean(user))
 

@@ -7,7 +7,7 @@ long"). A document with nested ``subsegments`` that does not fit is split (:func
 a single document still too large has its metadata (then stacks, then strings) cut, with
 a marker, rather than be dropped. A datagram the system still refuses is counted in
 :attr:`UDPEmitter.dropped` (datagrams) and :attr:`UDPEmitter.dropped_subsegments` (the
-subsegments they carried: one datagram may hold a parent and up to 30 nested children each),
+subsegments they carried: one datagram may hold a parent and up to 200 nested children each),
 and reported at WARNING: once at the end of each invocation that had drops (:meth:`UDPEmitter.report`,
 called when the handler's subsegment is sent), with both counts. A drop outside any invocation
 is reported at once, at most every :data:`DROP_WARNING_INTERVAL` seconds. Never silently.

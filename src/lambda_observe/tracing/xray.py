@@ -36,8 +36,10 @@ from ._span import Root, Span
 
 __all__ = ["MAX_BUFFERED", "XRayBackend"]
 
-#: Closed children a parent keeps for its own document before sending them on their own.
-MAX_BUFFERED = 30
+#: Closed children a parent keeps for its own document before sending them on their own. A batch
+#: of up to 200 records thus goes out in as few datagrams as fit its bytes (the emitter splits by
+#: size), instead of one datagram a record; the timeout warning sends what a parent holds.
+MAX_BUFFERED = 200
 _ADOPT = threading.Lock()
 
 
