@@ -481,3 +481,64 @@ def test_anything_but_a_batch_is_a_type_error_naming_the_sources(event):
         assert ran == []
     else:
         assert isinstance(event, dict) and event["Records"] == []
+
+
+# --- a tester's findings --------------------------------------------------------------------------------------------
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ exploded")
+
+
+def test_every_record_failing_with_an_unprintable_exception_is_still_the_typed_error():
+    def broken(record: dict[str, Any]) -> None:
+        raise _Unprintable()
+
+    with pytest.raises(AllRecordsFailedError) as raised:
+        process_partial_response(orders("a", "b"), broken)
+    assert raised.value.count == 2 and "<unprintable _Unprintable>" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"Records": [{**orders("a")["Records"][0], "messageId": ""}]},
+        {"Records": [{k: v for k, v in orders("a")["Records"][0].items() if k != "messageId"}]},
+        {"Records": [{**batch_events.kinesis(1)["Records"][0], "kinesis": {}}]},
+        {"Records": [orders("a")["Records"][0], batch_events.kinesis(1)["Records"][0]]},
+    ],
+    ids=["empty-message-id", "no-message-id", "no-sequence-number", "mixed-sources"],
+)
+def test_every_refused_batch_names_the_sources_accepted(event):
+    with pytest.raises(TypeError) as raised:
+        process_partial_response(event, lambda record: None)
+    message = str(raised.value)
+    assert all(source in message for source in ("aws:sqs", "aws:kinesis", "aws:dynamodb")), message
+
+
+def test_the_failure_line_of_a_record_carries_its_idempotency_outcome(capsys):
+    """The library's own ERROR line for a failed record, and its WARNING for a duplicate in
+    progress, carry the record's idempotency outcome as the lines written during it do."""
+    from lambda_observe.idempotency.errors import AlreadyInProgressError
+
+    setup_logging(force=True)
+    store = InMemoryStore()
+
+    def handler(record: dict[str, Any]) -> None:
+        if order_of(record) == "bad":
+            raise ValueError("refused")
+        if order_of(record) == "busy":
+            raise AlreadyInProgressError("elsewhere")
+
+    @traced
+    def entry(event, context):
+        return process_partial_response(event, handler, idempotent_key="powertools_json(body).order_id", store=store)
+
+    capsys.readouterr()
+    entry(orders("ok", "bad", "busy"), LambdaContext())
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    (failed,) = [x for x in lines if x["level"] == "ERROR" and x["message"].startswith("record")]
+    (busy,) = [x for x in lines if x["level"] == "WARNING" and "in progress" in x["message"]]
+    assert failed["idempotency"] == "miss" and "refused" in failed["message"]
+    assert busy["idempotency"] == "miss"

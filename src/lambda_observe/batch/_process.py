@@ -65,6 +65,7 @@ class Run:
         "handler",
         "idempotency",
         "is_async",
+        "outcome",
         "remaining",
         "reported",
         "skipped",
@@ -91,6 +92,8 @@ class Run:
         #: FIFO with skip_group_on_error: the message groups that had a failure (their later records are held back).
         self.failed_groups: set[str | None] | None = set() if skip_group_on_error and batch.fifo else None
         self.spans: _trace.RecordSpans | None = None
+        #: The idempotency outcome of the record that just ran (per-record idempotency only).
+        self.outcome: list[Any] = []
 
     def _held_back(self, index: int) -> bool:
         """Is this record's FIFO message group already failed? Then it is reported without running."""
@@ -154,15 +157,18 @@ class Run:
     def _log(self, ident: str, exc: BaseException) -> None:
         if not config.get().log_errors:
             return
+        # The record's idempotency outcome, as the lines written during the record carry it.
+        extra = {"idempotency": self.outcome[0]} if self.outcome and self.outcome[0] is not None else None
         try:
             if isinstance(exc, AlreadyInProgressError):
                 _LOG.warning(
                     "record %s is a duplicate still in progress elsewhere; reported as failed so the queue "
                     "delivers it again later",
                     ident,
+                    extra=extra,
                 )
             else:
-                _LOG.error("record %s failed: %s: %s", ident, type(exc).__name__, exc, exc_info=exc)
+                _LOG.error("record %s failed: %s: %s", ident, type(exc).__name__, exc, exc_info=exc, extra=extra)
         except Exception:
             pass
 
@@ -222,7 +228,7 @@ class Run:
         from ..idempotency import _records
 
         handler = self.handler
-        _records.run(self.idempotency, lambda: _not_awaitable(handler(record)), record, self.remaining())
+        _records.run(self.idempotency, lambda: _not_awaitable(handler(record)), record, self.remaining(), self.outcome)
 
     async def _idempotent_async(self, record: Any) -> None:
         from ..idempotency import _records
@@ -232,7 +238,7 @@ class Run:
         async def checked() -> Any:
             return _not_generator(await handler(record))
 
-        await _records.run_async(self.idempotency, checked, record, self.remaining())
+        await _records.run_async(self.idempotency, checked, record, self.remaining(), self.outcome)
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """``{"batchItemFailures": [...]}``, or :class:`AllRecordsFailedError` when nothing succeeded."""

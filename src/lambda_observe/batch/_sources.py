@@ -79,17 +79,16 @@ def read(event: Any) -> Batch:
         if type(record) is not dict or record.get("eventSource") != source:  # the usual record passes here
             other = _source_of(record, index)
             if other != source:
-                raise TypeError(
-                    f"process_partial_response(): record {index} has eventSource {other!r}, record 0 has "
-                    f"{source!r}; a batch comes from one source"
+                raise _fail(
+                    f"record {index} has eventSource {other!r}, record 0 has {source!r}; a batch comes from one source"
                 )
         value: Any = record.get(outer)
         if inner is not None:
             value = value.get(inner) if isinstance(value, dict) else None
         if not isinstance(value, str) or not value:
-            raise TypeError(
-                f"process_partial_response(): record {index} ({source}) has no {'.'.join(path)}; "
-                "expected a non-empty string, the identifier Lambda needs to retry the record"
+            raise _fail(
+                f"record {index} ({source}) has no {'.'.join(path)}; expected a non-empty string, the identifier "
+                "Lambda needs to retry the record"
             )
         ids.append(value)
     arn = records[0].get("eventSourceARN")

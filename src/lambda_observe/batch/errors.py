@@ -30,11 +30,19 @@ class AllRecordsFailedError(BatchError):
         first = ""
         if failures:
             ident, exc = failures[0]
-            first = f"; first failure: record {ident}: {type(exc).__name__}: {exc}"
+            first = f"; first failure: record {ident}: {type(exc).__name__}: {_text(exc)}"
         super().__init__(f"all {count} records of the batch failed{first}")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.count, self.failures))
+
+
+def _text(exc: BaseException) -> str:
+    """``str(exc)``; an exception whose ``__str__`` raises is named by its type instead."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 class HandlerIdentityError(BatchError, TypeError):

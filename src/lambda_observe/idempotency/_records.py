@@ -106,17 +106,23 @@ def _keys() -> tuple[dict[str, Any] | None, Any]:
     return inv.keys, inv.keys.get("idempotency", _ABSENT)
 
 
-def _restore(keys: dict[str, Any] | None, before: Any) -> None:
+def _restore(keys: dict[str, Any] | None, before: Any, outcome: list[Any]) -> None:
     if keys is None:
+        outcome.clear()
         return
+    outcome[:] = [keys.get("idempotency")]
     if before is _ABSENT:
         keys.pop("idempotency", None)
     else:
         keys["idempotency"] = before
 
 
-def run(state: Idempotency, call: Callable[[], Any], record: Any, remaining_ms: float | None) -> None:
-    """Run ``call`` at most once for the key selected from ``record``; a completion marker is stored."""
+def run(
+    state: Idempotency, call: Callable[[], Any], record: Any, remaining_ms: float | None, outcome: list[Any]
+) -> None:
+    """Run ``call`` at most once for the key selected from ``record``; a completion marker is stored.
+    ``outcome`` receives the record's idempotency outcome (``miss``, ``hit``, ``in_progress``...), which
+    the log lines written during the record carry, for the lines written about it afterwards."""
     keys, before = _keys()
 
     def marked() -> None:
@@ -125,11 +131,15 @@ def run(state: Idempotency, call: Callable[[], Any], record: Any, remaining_ms: 
     try:
         state.run(marked, record, remaining_ms)
     finally:
-        _restore(keys, before)
+        _restore(keys, before, outcome)
 
 
 async def run_async(
-    state: Idempotency, call: Callable[[], Awaitable[Any]], record: Any, remaining_ms: float | None
+    state: Idempotency,
+    call: Callable[[], Awaitable[Any]],
+    record: Any,
+    remaining_ms: float | None,
+    outcome: list[Any],
 ) -> None:
     """:func:`run` for a coroutine function."""
     keys, before = _keys()
@@ -140,7 +150,7 @@ async def run_async(
     try:
         await state.run_async(marked, record, remaining_ms)
     finally:
-        _restore(keys, before)
+        _restore(keys, before, outcome)
 
 
 def forget() -> None:
