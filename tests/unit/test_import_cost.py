@@ -68,6 +68,7 @@ HEAVY_STDLIB = (
     "linecache",
     "logging",
     "random",
+    "re",
     "socket",
     "ssl",
     "string",
