@@ -12,6 +12,11 @@ compiles them at every cold start unless built with ``--compile``.
 
 python benchmarks/patch_cost.py --init-trace measures init tracing instead: importing boto3 and
 requests with LAMBDA_OBSERVE_TRACE_INIT on versus off.
+
+python benchmarks/patch_cost.py --instructions counts, under callgrind, the instructions of one
+sample per stack and order (whole interpreter, ``PYTHONHASHSEED=0``): the same work as the wall
+and CPU tables, in a figure that does not move with the machine's load. User space only: the
+kernel's side of the imports (stat, open, read) is not in it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import argparse
 import compileall
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STACKS = ("unpatched", "lambda_observe", "sdk_patch", "sdk_patch_all", "powertools")
 ORDERS = ("boto3,requests", "requests,boto3")
+#: Counted under callgrind (``patch_all`` left out: its wall time alone is 30 times the others' added time).
+COUNTED = ("unpatched", "lambda_observe", "sdk_patch", "powertools")
 
 
 def _patch(stack: str) -> None:
@@ -59,7 +68,7 @@ def sample(stack: str, order: str) -> None:
     lambda_environment("127.0.0.1:2000")
     start, cpu = time.perf_counter(), time.process_time()
     _patch(stack)
-    for name in order.split(","):
+    for name in filter(None, order.split(",")):  # "": nothing imported (the instruction count's floor)
         __import__(name)
     print(json.dumps({"ms": (time.perf_counter() - start) * 1000, "cpu_ms": (time.process_time() - cpu) * 1000}))
 
@@ -95,6 +104,42 @@ def _run(args: list[str]) -> tuple[float, float]:
     return float(got["ms"]), float(got["cpu_ms"])
 
 
+def _instructions(args: list[str]) -> int:
+    """Instructions (callgrind's ``Ir``) of one sample's whole interpreter, hash seed fixed."""
+    env = _env()
+    env["PYTHONHASHSEED"] = "0"
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(Path(__file__)), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind {args}: {proc.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instructions() -> None:
+    """Print the instruction-count table: added over unpatched, and as a share of the unpatched imports."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: no instruction counts (apt-get install valgrind).")
+        return
+    floor = _instructions(["--sample", "unpatched", ""])
+    print("Instructions of one fresh interpreter per cell under callgrind (millions; repeatable to about 1M);")
+    print("share = added / what importing boto3 and requests unpatched executes (that run minus an empty one).")
+    print()
+    print("| stack | order | instructions | added | share |")
+    print("|---|---|---|---|---|")
+    for order in ORDERS:
+        base = _instructions(["--sample", "unpatched", order])
+        for stack in COUNTED:
+            got = base if stack == "unpatched" else _instructions(["--sample", stack, order])
+            added, share = (got - base) / 1e6, (got - base) / (base - floor) * 100
+            print(f"| {stack} | {order.replace(',', ' then ')} | {got / 1e6:.1f} | {added:+.1f} | {share:+.1f}% |")
+
+
 def _med(values: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
@@ -103,6 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--init-trace", action="store_true")
+    parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--sample", nargs=2)
     parser.add_argument("--init-sample")
     args = parser.parse_args()
@@ -113,6 +159,8 @@ def main() -> None:
     compileall.compile_dir(str(ROOT / "src" / "lambda_observe"), quiet=1)
     for stack in STACKS:  # warm the bytecode caches and the page cache once
         _run(["--sample", stack, ORDERS[0]])
+    if args.instructions:
+        return instructions()
     if args.init_trace:
         times: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
         for _ in range(args.runs):

@@ -959,6 +959,7 @@ def render(data: dict[str, Any], command: str) -> str:
             "",
             pc["patch"],
             "",
+            *([pc["instructions"], ""] if pc.get("instructions") else []),
             pc["init"],
             "",
         ]
@@ -995,7 +996,7 @@ def _metrics_section(mt: dict[str, Any]) -> list[str]:
 
 
 def patch_cost(runs: int) -> dict[str, str]:
-    """benchmarks/patch_cost.py's two tables (patching in both orders; init tracing on/off)."""
+    """benchmarks/patch_cost.py's tables (patching in both orders, timed and counted; init tracing on/off)."""
 
     def table(*extra: str) -> str:
         out = subprocess.run(
@@ -1008,7 +1009,7 @@ def patch_cost(runs: int) -> dict[str, str]:
         )
         return out.stdout.strip()
 
-    return {"patch": table(), "init": table("--init-trace")}
+    return {"patch": table(), "instructions": table("--instructions"), "init": table("--init-trace")}
 
 
 def _otel_bench() -> Any:

@@ -1,10 +1,11 @@
-"""Warnings that are said once per process, never once per call."""
+"""Warnings that are said once per process, never once per call.
+
+:mod:`logging` is imported at the first warning, not with this module: ``patch()`` needs this
+module before any patched library is imported, and must not load more than it needs (issue #17).
+"""
 
 from __future__ import annotations
 
-import logging
-
-_LOG = logging.getLogger("lambda_observe")
 _SAID: set[str] = set()
 
 
@@ -14,7 +15,9 @@ def once(key: str, message: str, *args: object) -> None:
         return
     _SAID.add(key)
     try:
-        _LOG.warning(message, *args)
+        import logging
+
+        logging.getLogger("lambda_observe").warning(message, *args)
     except Exception:  # pragma: no cover - logging itself failed; nothing more to do
         pass
 

@@ -7,28 +7,29 @@ SDK's patchers fill (``aws`` with operation, region, request id and the SDK's wh
 parameters; ``http`` with method, URL and status) and pass the trace header downstream.
 
 The other libraries keep the SDK's patchers (see :mod:`lambda_observe.tracing.patching`).
+
+``patch()`` imports this module before the libraries, so its import costs next to nothing:
+what only a traced call needs (the span class, the SDK's parameter table and its JSON reader,
+the key regexes) is loaded by the first traced call (issue #17).
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import os
-import re
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .. import _warn
 from . import _context, _state
-from ._span import Span
+
+if TYPE_CHECKING:
+    from ._span import Span
 
 __all__ = ["PATCHERS"]
 
 _FLAG = "_lambda_observe_light"
 _TRACE_HEADER = "X-Amzn-Trace-Id"
 _SKIP_XRAY = frozenset({"GetSamplingRules", "GetSamplingTargets", "PutTraceSegments"})
-_CAP1 = re.compile("(.)([A-Z][a-z]+)")
-_CAP2 = re.compile("([a-z0-9])([A-Z])")
 _WHITELIST: list[dict[str, Any]] = []
 
 
@@ -41,6 +42,15 @@ def _parent() -> Any:
     if parent is None or not getattr(parent, "sampled", False):
         return None
     return parent
+
+
+def _is_span(span: object) -> TypeGuard[Span]:
+    """Whether ``span`` is our own span (a backend installed with ``use()`` may make others).
+
+    Asked only after the backend made ``span``, so :mod:`._span` is loaded by then."""
+    from ._span import Span
+
+    return isinstance(span, Span)
 
 
 def _header(entity: Any) -> str:
@@ -78,6 +88,8 @@ def _whitelist() -> dict[str, Any]:
         table: dict[str, Any] = {}
         try:
             import importlib.util
+            import json
+            import os
 
             spec = importlib.util.find_spec("aws_xray_sdk")
             if spec is not None and spec.origin:
@@ -91,7 +103,9 @@ def _whitelist() -> dict[str, Any]:
 
 
 def _snake(key: str) -> str:
-    return _CAP2.sub(r"\1_\2", _CAP1.sub(r"\1_\2", key)).lower()
+    import re  # re's own cache keeps the two patterns compiled
+
+    return re.sub("([a-z0-9])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", key)).lower()
 
 
 def _record(rules: dict[str, Any], source: Any, meta: dict[str, Any]) -> None:
@@ -159,7 +173,7 @@ def _make_api_call(wrapped: Any) -> Any:
 
 
 def _aws_error(span: Any, exc: Exception) -> None:
-    if not isinstance(span, Span):
+    if not _is_span(span):
         return
     try:
         span.record_exception(exc, exc.__traceback__)
@@ -180,7 +194,7 @@ def _aws_error(span: Any, exc: Exception) -> None:
 
 
 def _aws_done(span: Any, client: Any, service: str, operation: str, params: Any, response: Any) -> None:
-    if not isinstance(span, Span):
+    if not _is_span(span):
         return
     meta: dict[str, Any] = {"operation": operation, "region": client.meta.region_name}
     if span.aws:
@@ -267,7 +281,7 @@ def _session_request(wrapped: Any) -> Any:
                 return wrapped(self, method, url, *args, **kwargs)
             host = urlsplit(text).hostname or "UNKNOWN HOST"
             span, token = _begin(host, parent, "remote")
-            if isinstance(span, Span):
+            if _is_span(span):
                 span.http = {"request": {"method": str(method).upper(), "url": clean_url(text.partition("?")[0])}}
         except Exception as exc:
             _fail("requests", exc)
@@ -275,13 +289,13 @@ def _session_request(wrapped: Any) -> Any:
         try:
             response = wrapped(self, method, url, *args, **kwargs)
         except Exception as exc:
-            if isinstance(span, Span):
+            if _is_span(span):
                 span.record_exception(exc, exc.__traceback__)
             _end(span, token)
             raise
         try:
             status = getattr(response, "status_code", None)
-            if isinstance(span, Span) and isinstance(status, int) and span.http is not None:
+            if _is_span(span) and isinstance(status, int) and span.http is not None:
                 span.http["response"] = {"status": status}
                 _status_flags(span, status)
         except Exception as exc:

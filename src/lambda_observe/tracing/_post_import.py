@@ -107,8 +107,10 @@ class _Finder:
     """Finds nothing itself: wraps the loader of a watched module that another finder found."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if fullname not in _HOOKS:  # first: asked for every module imported while a hook waits
+            return None
         busy = _THREAD.busy
-        if fullname not in _HOOKS or fullname in busy:
+        if fullname in busy:
             return None
         busy.add(fullname)
         try:

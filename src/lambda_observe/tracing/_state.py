@@ -7,12 +7,14 @@ imported in the OTel modes and ``opentelemetry`` only in ``otel`` mode (or by ``
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
 from .. import config
-from ._backend import Backend, NoopBackend
 
-__all__ = ["TRACERS", "backend", "reset", "tracer_name", "tracer_valid", "use", "use_tracer"]
+if TYPE_CHECKING:
+    from ._backend import Backend
+
+__all__ = ["TRACERS", "backend", "light", "reset", "tracer_name", "tracer_valid", "use", "use_tracer"]
 
 #: The values ``LAMBDA_OBSERVE_TRACER`` accepts.
 TRACERS = ("xray", "otlp", "otel")
@@ -40,6 +42,10 @@ def backend() -> Backend:
     """The backend in use: the configured one, unless tracing is switched off or misconfigured."""
     if _BACKEND:
         return _BACKEND[0]
+    import logging  # only here, when the backend is chosen: patch() imports this module before the libraries
+
+    from ._backend import NoopBackend
+
     cfg = config.get()
     chosen: Backend
     name = _CHOSEN[0] if _CHOSEN else cfg.tracer
@@ -62,6 +68,27 @@ def backend() -> Backend:
             chosen = NoopBackend()
     _BACKEND.append(chosen)
     return chosen
+
+
+def light() -> bool | None:
+    """Whether the light patchers (:mod:`._light`) trace botocore and requests, without building the backend.
+
+    ``True`` in X-Ray mode (or with an installed backend that has no ``instrument``), ``False`` in
+    the OTel modes (OpenTelemetry's instrumentations do it), ``None`` when tracing is off or the
+    tracer is not one of :data:`TRACERS`. Called from the post-import hooks, it leaves choosing and
+    building the backend (its emitter, its socket address, its modules) to the backend's first use,
+    which ``@traced`` makes at the first invocation anyway (issue #17).
+    """
+    if _BACKEND:
+        from ._backend import NoopBackend  # small, and imports no library (loaded already unless use() was called)
+
+        installed = _BACKEND[0]
+        if isinstance(installed, NoopBackend):
+            return None
+        return getattr(installed, "instrument", None) is None
+    if not config.get().tracing or not tracer_valid():
+        return None
+    return tracer_name() == "xray"
 
 
 def tracer_name() -> str:

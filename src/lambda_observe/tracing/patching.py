@@ -10,7 +10,6 @@ are imported only when such a library is. Each patcher is applied at most once.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -20,8 +19,6 @@ from typing import Any
 from .. import _warn, config
 
 __all__ = ["SUPPORTED", "patch", "patched"]
-
-_LOG = logging.getLogger("lambda_observe")
 
 #: The SDK patcher name -> the module whose import triggers it.
 SUPPORTED: dict[str, str] = {
@@ -132,10 +129,14 @@ def _apply(sdk_name: str) -> None:
         return
     try:
         from . import _state
+
+        light = _state.light()
+        if light is None or (light and sdk_name in _LIGHT):  # tracing off; or the light hooks' library
+            return
         from ._backend import NoopBackend
 
-        active = _state.backend()
-        if isinstance(active, NoopBackend):  # tracing off (or its tracer unavailable): patch nothing
+        active = _state.backend()  # an SDK patcher or an OTel instrumentation: they need the backend now
+        if isinstance(active, NoopBackend):  # its tracer unavailable: patch nothing
             return
         instrument = getattr(active, "instrument", None)
         if instrument is None and sdk_name in _LIGHT:
@@ -173,16 +174,15 @@ def _apply(sdk_name: str) -> None:
 
 
 def _apply_light(sdk_name: str, module_name: str, module: ModuleType) -> None:
-    """Apply one part of a light patcher to the module it wraps (X-Ray mode only); imports nothing."""
+    """Apply one part of a light patcher to the module it wraps (X-Ray mode only); imports nothing.
+
+    The backend is not built here: the wrappers reach it at their first traced call.
+    """
     from . import _light, _state  # already imported by patch(): no import happens here
-    from ._backend import NoopBackend
 
     try:
-        active = _state.backend()
-        if isinstance(active, NoopBackend):  # tracing off (or its tracer unavailable): patch nothing
+        if not _state.light():  # tracing off, or an OTel mode (_apply's hook on the top module instruments it)
             return
-        if getattr(active, "instrument", None) is not None:
-            return  # an OTel mode: _apply's hook on the top module instruments it
         if not _claim(_PARTS, module_name):
             return
         try:
@@ -260,7 +260,11 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
         if not isinstance(pattern, str) or not pattern:
             raise ValueError(f"patch(ignore=...) takes host or URL patterns as strings, got {pattern!r}")
     if not config.get().tracing:
-        _LOG.debug("lambda_observe: tracing is off; patch(%s) does nothing", ", ".join(wanted))
+        import logging
+
+        logging.getLogger("lambda_observe").debug(
+            "lambda_observe: tracing is off; patch(%s) does nothing", ", ".join(wanted)
+        )
         return
     from . import _state
 
