@@ -53,6 +53,43 @@ def resolve(address: str) -> tuple[str, int]:
     return socket.gethostbyname(name), port  # type: ignore[arg-type]  # bytes are accepted as encoded
 
 
+class _Template:
+    """What every request for one service and scope starts with, encoded once.
+
+    A request is ``0a L`` (its one ``resource_spans`` field and that field's length) followed by the
+    resource field, then ``12`` (the ``scope_spans`` tag). When ``L`` takes two bytes (a request of
+    130 to 16,385 bytes: nearly every invocation's), the request's first 3 bytes depend on its length
+    alone and the next ones are the resource's, the same for every request: base64 encodes each 3
+    bytes on their own, so the base64 of the first :attr:`aligned` bytes (3 plus as much of the
+    resource field and the tag as fills whole groups of 3) is kept per request length in
+    :attr:`starts`, framing included, and only the rest is encoded at each invocation.
+    """
+
+    __slots__ = ("aligned", "resource", "room", "scope", "starts")
+
+    def __init__(self, resource: bytes, scope: bytes) -> None:
+        self.resource = proto.field(b"\x0a", resource)
+        self.scope = proto.field(b"\x0a", scope)
+        self.aligned = 3 + (len(self.resource) + 1) // 3 * 3
+        #: Per sampling decision (T1U, T1S), per request length: the datagram's first bytes.
+        self.starts: tuple[dict[int, bytes], dict[int, bytes]] = ({}, {})
+        #: The largest encoded span that fits, alone, one request (and so one datagram).
+        self.room = MAX_REQUEST - len(self.resource) - len(self.scope) - _FRAMING
+
+    def start(self, payload: bytes, sampled: bool) -> bytes:
+        """The datagram's start for a request of this length (``payload``, of this template): the
+        framing and the base64 of its first :attr:`aligned` bytes; kept for the next request."""
+        starts = self.starts[sampled]
+        if len(starts) >= _STARTS_MAX:
+            starts.clear()
+        found = starts[len(payload)] = _PREFIXES[sampled] + b2a_base64(payload[: self.aligned], newline=False)
+        return found
+
+
+#: Request lengths remembered per template and sampling decision (each start is some 400 bytes).
+_STARTS_MAX = 256
+
+
 class OtlpEmitter:
     """Frames and sends OTLP requests over UDP; never raises."""
 
@@ -60,8 +97,7 @@ class OtlpEmitter:
         self._address: tuple[str, int] | None = None
         self._socket: socket.socket | None = None
         self._resources: dict[str, bytes] = {}
-        self._fields: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}
-        self._rooms: dict[tuple[str, bytes], int] = {}
+        self._templates: dict[tuple[str, bytes], _Template] = {}
         self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
         #: Datagrams that could not be sent (too large, refused by the system), since start.
         self.dropped = 0
@@ -83,21 +119,16 @@ class OtlpEmitter:
             found = self._resources[service] = proto.resource(otel_map.resource_attributes(service))
         return found
 
-    def _request_fields(self, service: str, scope: bytes) -> tuple[bytes, bytes]:
-        """The resource and scope, encoded as the request's fields (once per service and scope)."""
-        fields = self._fields.get((service, scope))
-        if fields is None:
-            resource = self._resources.get(service) or self.resource(service)
-            fields = self._fields[(service, scope)] = (proto.field(b"\x0a", resource), proto.field(b"\x0a", scope))
-        return fields
+    def _template(self, service: str, scope: bytes) -> _Template:
+        """The request's resource and scope, encoded (once per service and scope)."""
+        found = self._templates.get((service, scope))
+        if found is None:
+            found = self._templates[(service, scope)] = _Template(self.resource(service), scope)
+        return found
 
     def span_room(self, service: str, scope: bytes) -> int:
         """The largest encoded span that fits, alone, one request (and so one datagram) for ``service``."""
-        room = self._rooms.get((service, scope))
-        if room is None:
-            fields = self._request_fields(service, scope)
-            room = self._rooms[(service, scope)] = MAX_REQUEST - len(fields[0]) - len(fields[1]) - _FRAMING
-        return room
+        return self._template(service, scope).room
 
     def send(
         self,
@@ -113,10 +144,17 @@ class OtlpEmitter:
             return
         try:
             if not others:
-                fields = self._fields.get((service, scope)) or self._request_fields(service, scope)
-                payload = proto.request_one(fields[0], fields[1], spans)
-                if len(payload) <= MAX_REQUEST:  # the usual case: one request, one datagram
-                    self.send_datagram(_PREFIXES[sampled] + b2a_base64(payload, newline=False))
+                template = self._templates.get((service, scope)) or self._template(service, scope)
+                payload = proto.request_one(template.resource, template.scope, spans)
+                size = len(payload)
+                if size <= MAX_REQUEST:  # the usual case: one request, one datagram (so it fits)
+                    if payload[2] < 0x80 <= payload[1]:  # a two-byte length: the start depends on it alone
+                        datagram = (template.starts[sampled].get(size) or template.start(payload, sampled)) + (
+                            b2a_base64(payload[template.aligned :], newline=False)
+                        )
+                    else:
+                        datagram = _PREFIXES[sampled] + b2a_base64(payload, newline=False)
+                    (self._socket or self._open()).sendto(datagram, self._address)
                     return
             resource = self._resources.get(service) or self.resource(service)
             for group in self._groups([(scope, data) for data in spans] + (others or []), resource):
@@ -155,13 +193,14 @@ class OtlpEmitter:
             self._drop(ValueError(f"a datagram of {len(datagram)} bytes is over the {MAX_DATAGRAM}-byte UDP limit"))
             return
         try:
-            sock = self._socket
-            if sock is None:
-                sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sock.setblocking(False)
-            sock.sendto(datagram, self._address)  # type: ignore[arg-type]
+            (self._socket or self._open()).sendto(datagram, self._address)  # type: ignore[arg-type]
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
             self._drop(exc)
+
+    def _open(self) -> socket.socket:
+        sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        return sock
 
     def _drop(self, reason: BaseException) -> None:
         """Count a lost datagram; say so at once, then at most every DROP_WARNING_INTERVAL seconds."""

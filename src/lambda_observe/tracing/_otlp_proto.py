@@ -37,10 +37,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "BOOL_FIELDS",
     "FLAG_HAS_IS_REMOTE",
     "FLAG_IS_REMOTE",
+    "INT_FIELDS",
     "PARENT_TAG",
     "STATUS_UNSET",
+    "STR_FIELDS",
     "any_value",
     "attribute_fields",
     "clear_memos",
@@ -56,7 +59,9 @@ __all__ = [
     "scope",
     "span",
     "span_attributes",
+    "span_field",
     "span_tail",
+    "string_field",
     "times",
     "varint",
 ]
@@ -135,12 +140,13 @@ def key_values(items: Iterable[tuple[Any, Any]], depth: int = 0) -> bytes:
 #: Strings up to this many characters are memoized as attribute values (request ids, 36, are not).
 _MEMO_TEXT = 32
 _MEMO_MAX = 2048
-#: Span attribute fields (tag 9) of small scalar pairs, keyed by ``(key, value)``: one table per
-#: value type, so ``True`` and ``1`` (equal, with equal hashes) never meet.
-_SPAN_STR: dict[tuple[str, Any], bytes] = {}
-_SPAN_BOOL: dict[tuple[str, Any], bytes] = {}
-_SPAN_INT: dict[tuple[str, Any], bytes] = {}
-_SPAN_MEMOS: dict[type, dict[tuple[str, Any], bytes]] = {str: _SPAN_STR, bool: _SPAN_BOOL, int: _SPAN_INT}
+#: Span attribute fields (tag 9) of small scalar pairs, keyed by the ``(key, value)`` item: one table
+#: per value type, so ``True`` and ``1`` (equal, with equal hashes) never meet. A miss goes to
+#: :func:`span_field`, which fills them.
+STR_FIELDS: dict[tuple[str, Any], bytes] = {}
+BOOL_FIELDS: dict[tuple[str, Any], bytes] = {}
+INT_FIELDS: dict[tuple[str, Any], bytes] = {}
+_SPAN_MEMOS: dict[type, dict[tuple[str, Any], bytes]] = {str: STR_FIELDS, bool: BOOL_FIELDS, int: INT_FIELDS}
 #: ``KeyValue.key`` fields (tag, length, UTF-8), per attribute key: keys are few.
 _KEYS: dict[str, bytes] = {}
 
@@ -168,7 +174,7 @@ def _encode_field(tag: bytes, key: str, value: Any) -> bytes:
     return _ld(tag, key_part + _ld(b"\x12", any_value(value)))
 
 
-def _span_field(item: tuple[str, Any]) -> bytes:
+def span_field(item: tuple[str, Any]) -> bytes:
     """A span attribute field (tag 9) for ``(key, value)``; small scalar pairs are kept for next time."""
     key, value = item
     found = _encode_field(b"\x4a", key, value)
@@ -184,16 +190,33 @@ def span_attributes(attributes: Mapping[str, Any]) -> bytes:
     for item in attributes.items():
         cls = item[1].__class__
         found = (
-            _SPAN_STR.get(item)
+            STR_FIELDS.get(item)
             if cls is str
-            else _SPAN_BOOL.get(item)
+            else BOOL_FIELDS.get(item)
             if cls is bool
-            else _SPAN_INT.get(item)
+            else INT_FIELDS.get(item)
             if cls is int
             else None
         )
-        out.append(found if found is not None else _span_field(item))
+        out.append(found if found is not None else span_field(item))
     return b"".join(out)
+
+
+_STRING_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def string_field(key: str, value: str) -> bytes:
+    """A span attribute field (tag 9) with a string value; what comes before the value is
+    memoized per key and length (a request id: the same key and length every invocation)."""
+    data = _text(value)
+    found = _STRING_HEADS.get((key, len(data)))
+    if found is None:
+        whole = _encode_field(b"\x4a", key, value)
+        found = whole[: len(whole) - len(data)]
+        if len(_STRING_HEADS) < _MEMO_MAX:
+            _STRING_HEADS[(key, len(data))] = found
+        return whole
+    return found + data
 
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
@@ -327,29 +350,37 @@ def request(resource_msg: bytes, scopes: Iterable[tuple[bytes, Iterable[bytes]]]
     return _ld(b"\x0a", body)
 
 
+#: ``b"\x12"`` + varint(n) and ``b"\x0a"`` + varint(n), per length n: lengths repeat from one
+#: invocation to the next (the same spans), and a dictionary look-up is cheaper than the arithmetic.
+_TAGS_12: dict[int, bytes] = {}
+_TAGS_0A: dict[int, bytes] = {}
+
+
+def _length_tag(table: dict[int, bytes], tag: bytes, n: int) -> bytes:
+    found = table[n] = tag + varint(n)
+    if len(table) > _MEMO_MAX:
+        table.clear()
+    return found
+
+
 def request_one(resource_field: bytes, scope_field: bytes, spans: Iterable[bytes]) -> bytes:
     """An ``ExportTraceServiceRequest`` with one resource and one scope (the common case, fast).
 
     ``resource_field`` and ``scope_field`` are :func:`field` of the resource and scope messages,
     encoded once per process. The lengths are added up first, so the request is joined once.
     """
+    tags = _TAGS_12
     parts = [b"", resource_field, b"", scope_field]
     size = len(scope_field)
     for data in spans:
         n = len(data)
-        if n < 128:
-            parts.append(b"\x12" + _SMALL[n])
-            size += n + 2
-        elif n < 16384:
-            parts.append(bytes((0x12, (n & 0x7F) | 0x80, n >> 7)))
-            size += n + 3
-        else:
-            tag = b"\x12" + varint(n)
-            parts.append(tag)
-            size += n + len(tag)
+        tag = tags.get(n) or _length_tag(tags, b"\x12", n)
+        parts.append(tag)
         parts.append(data)
-    scoped = parts[2] = b"\x12" + varint(size)
-    parts[0] = b"\x0a" + varint(len(resource_field) + len(scoped) + size)
+        size += n + len(tag)
+    scoped = parts[2] = tags.get(size) or _length_tag(tags, b"\x12", size)
+    size += len(resource_field) + len(scoped)
+    parts[0] = _TAGS_0A.get(size) or _length_tag(_TAGS_0A, b"\x0a", size)
     return b"".join(parts)
 
 
@@ -363,5 +394,8 @@ def clear_memos() -> None:
     for memo in _SPAN_MEMOS.values():
         memo.clear()
     _KEYS.clear()
+    _STRING_HEADS.clear()
+    _TAGS_12.clear()
+    _TAGS_0A.clear()
     for table in HEADS:
         table.clear()

@@ -20,7 +20,7 @@ from . import _otel_map as otel_map
 from . import _otlp_proto as proto
 from ._otel_base import OtelBase
 from ._otlp_emit import MAX_DATAGRAM, MAX_REQUEST, OtlpEmitter
-from ._otlp_proto import HEADS, PARENT_TAG, STATUS_UNSET, span_attributes, times
+from ._otlp_proto import BOOL_FIELDS, HEADS, INT_FIELDS, PARENT_TAG, STATUS_UNSET, STR_FIELDS, span_field, times
 from ._span import (
     _bits,  # lambda_observe's own generator: reseeded after fork and SnapStart restore
     clean_name,
@@ -50,10 +50,10 @@ class OtlpRoot:
     __slots__ = ("done", "flushed", "head", "inv", "open", "others", "parent_id", "sampled", "trace_hex", "trace_id")
     type = "segment"
 
-    def __init__(self, trace_id: bytes, parent_id: bytes | None, sampled: bool, inv: Any, trace_hex: str = "") -> None:
+    def __init__(self, trace_id: bytes, parent_id: bytes | None, sampled: bool, inv: Any, trace_hex: str) -> None:
         self.trace_id = trace_id
-        self.head = proto.ids_head(trace_id)  # the first fields of each of its spans
-        self.trace_hex = trace_hex or trace_id.hex()
+        self.head = b"\x0a\x10" + trace_id + b"\x12\x08"  # proto.ids_head(): the first fields of each of its spans
+        self.trace_hex = trace_hex
         self.parent_id = parent_id
         self.sampled = sampled
         self.inv = inv
@@ -98,7 +98,7 @@ class OtlpSpan:
         self.start_ns = _time_ns()
         self.end_ns = 0
         self.attributes: dict[str, Any] = {}
-        self.annotations: list[str] | None = None
+        self.annotations: tuple[str, ...] = ()
         self.events: list[bytes] | None = None
         self.links: list[bytes] | None = None
         self.status = 0
@@ -138,15 +138,23 @@ class OtlpSpan:
         found = HEADS[kind].get(self.name) if 0 <= kind < 6 else None
         parts.append(found if found is not None else proto.head(self.name, kind))
         parts.append(times(0x39, self.start_ns & _U64, 0x41, self.end_ns & _U64))
-        attrs = self.attributes if attributes is None else attributes
-        if attrs:
-            parts.append(span_attributes(attrs))
+        for item in (self.attributes if attributes is None else attributes).items():  # span_attributes(), inlined
+            cls = item[1].__class__
+            found = (
+                STR_FIELDS.get(item)
+                if cls is str
+                else BOOL_FIELDS.get(item)
+                if cls is bool
+                else INT_FIELDS.get(item)
+                if cls is int
+                else None
+            )
+            parts.append(found if found is not None else span_field(item))
         if details:
             parts.append(self.encoded)
         keys = self.annotations
         if keys:
-            key = tuple(keys)
-            parts.append(_KEYS.get(key) or _annotation_keys(key))
+            parts.append(_KEYS.get(keys) or _annotation_keys(keys))
         if self.status or (details and self.events) or self.links:
             parts.append(
                 proto.span_tail(self.events if details else None, self.links, self.status, self.status_message, remote)
@@ -169,7 +177,42 @@ def _annotation_keys(keys: tuple[str, ...]) -> bytes:
     return found
 
 
-_HANDLER_STATIC: dict[tuple[str, str, str, str], bytes] = {}
+#: Span names as :func:`._span.clean_name` makes them (a look-up here saves the call).
+_CLEAN: dict[Any, str] = {}
+
+
+def _clean(name: Any) -> str:
+    cleaned = clean_name(name)
+    if len(_CLEAN) < 1024 and isinstance(name, str):
+        _CLEAN[name] = cleaned
+    return cleaned
+
+
+#: The ``faas.invocation_id`` field up to its value, per length of the request id (in UTF-8).
+_RID_HEADS: dict[int, bytes] = {}
+
+
+def _rid_head(size: int) -> bytes:
+    head = proto.string_field("faas.invocation_id", "x" * size)[: -size or None]
+    if len(_RID_HEADS) < 64:
+        _RID_HEADS[size] = head
+    return head
+
+
+_HANDLER_STATIC: dict[tuple[str, str, str, str], tuple[bytes, bytes]] = {}
+
+
+def _handler_static(key: tuple[str, str, str, str], inv: Any, faas_trigger: str) -> tuple[bytes, bytes]:
+    """The handler span's attributes but its request id, encoded (warm, cold): the same every invocation."""
+    fixed = otel_map.handler_attributes(inv, faas_trigger)
+    del fixed["faas.invocation_id"]
+    static = (
+        proto.attribute_fields({**fixed, "faas.coldstart": False}),
+        proto.attribute_fields({**fixed, "faas.coldstart": True}),
+    )
+    if len(_HANDLER_STATIC) < 64:
+        _HANDLER_STATIC[key] = static
+    return static
 
 
 def _fit(span: OtlpSpan, room: int) -> bytes:
@@ -187,7 +230,7 @@ def _fit(span: OtlpSpan, room: int) -> bytes:
     data = span.encode(keep)
     if len(data) <= room:
         return data
-    span.annotations = None
+    span.annotations = ()
     note = {TRUNCATED_KEY: f"span was {size} bytes, over the UDP datagram limit; attributes and events removed"}
     return span.encode(note, details=False)
 
@@ -215,25 +258,28 @@ class OtlpBackend(OtelBase):
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtlpSpan:
         root = parent if parent.__class__ is OtlpRoot else parent.root
-        span = OtlpSpan(clean_name(name), parent, root)
+        span = OtlpSpan(_CLEAN.get(name) or _clean(name), parent, root)
         root.open[span] = span
         return span
 
     def start_handler(self, name: str, root: OtlpRoot, inv: Any, event: Any) -> OtlpSpan:
-        """The handler's span: its kind and FaaS attributes from the event; its ids on the log lines."""
+        """The handler's span: its kind and FaaS attributes from the event; its ids on the log lines.
+
+        Its FaaS and cloud attributes are encoded once per process (cold and warm), its request id
+        after the same memoized key and length each time.
+        """
         faas_trigger, kind = otel_map.trigger(event)
-        span = OtlpSpan(clean_name(name), root, root, kind)
+        span = OtlpSpan(_CLEAN.get(name) or _clean(name), root, root, kind)
         root.open[span] = span
         key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
-        static = _HANDLER_STATIC.get(key)
-        if static is None:
-            fixed = otel_map.handler_attributes(inv, faas_trigger)
-            del fixed["faas.invocation_id"], fixed["faas.coldstart"]
-            static = proto.attribute_fields(fixed)
-            if len(_HANDLER_STATIC) < 64:
-                _HANDLER_STATIC[key] = static
-        span.encoded = static
-        span.attributes = {"faas.invocation_id": inv.request_id, "faas.coldstart": inv.cold_start}
+        static = _HANDLER_STATIC.get(key) or _handler_static(key, inv, faas_trigger)
+        try:
+            data = inv.request_id.encode()
+        except UnicodeEncodeError:  # a lone surrogate: replaced, as any text is (proto._text)
+            field = proto.string_field("faas.invocation_id", inv.request_id)
+        else:
+            field = (_RID_HEADS.get(len(data)) or _rid_head(len(data))) + data
+        span.encoded = static[inv.cold_start] + field
         keys = inv.keys
         keys["trace_id"] = root.trace_hex
         keys["span_id"] = span.span_id.hex()
@@ -275,11 +321,8 @@ class OtlpBackend(OtelBase):
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
         span.attributes[key] = value
-        keys = span.annotations
-        if keys is None:
-            span.annotations = [key]
-        elif key not in keys:
-            keys.append(key)
+        if key not in span.annotations:
+            span.annotations += (key,)
 
     def _set_attribute(self, span: Any, key: str, value: Any) -> None:
         span.attributes[key] = value
