@@ -166,8 +166,7 @@ def test_a_broken_length_prefix_is_caught(monkeypatch):
     def off_by_one(tag: bytes, body: bytes) -> bytes:
         return tag + proto.varint(len(body) + 1) + body
 
-    for memo in (proto._MEMO, proto._NAMES):  # encodings memoized before (or during) the bug
-        memo.clear()
+    proto.clear_memos()  # encodings memoized before (or during) the bug
     monkeypatch.setattr(proto, "_ld", off_by_one)
     span = {
         "trace_id": b"\x01" * 16,
@@ -187,8 +186,7 @@ def test_a_broken_length_prefix_is_caught(monkeypatch):
     with pytest.raises(Exception):  # noqa: B017 - DecodeError or an assertion, either is a caught bug
         check_round_trip(span, {})
     monkeypatch.setattr(proto, "_ld", real)
-    proto._MEMO.clear()
-    proto._NAMES.clear()
+    proto.clear_memos()
     check_round_trip(span, {})
 
 

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..redact import Redactor
 
 __all__ = [
     "ANNOTATIONS_KEY",
@@ -160,21 +163,34 @@ def resource_attributes(service: str) -> dict[str, Any]:
     return attributes
 
 
+_MODULES: list[Any] = []
+
+
+def _load() -> list[Any]:
+    """``_json`` and ``redact``, imported at first use (a function-level ``from .. import`` costs a
+    trip through the import machinery on every call)."""
+    from .. import _json, redact
+
+    _MODULES[:] = [_json, redact]
+    return _MODULES
+
+
 def metadata_value(key: str, value: Any) -> str | bool | int | float:
     """A metadata value as an attribute, redacted as X-Ray metadata is: scalars as they are, text
     scrubbed, anything else rendered to JSON types, redacted by key at any depth, then JSON text."""
-    from .. import _json, redact
-
-    engine = redact.get()
+    json_module, redact = _MODULES or _load()
+    engine: Redactor = redact.get()
     if engine.secret(key):
-        return redact.REDACTED
+        hidden: str = redact.REDACTED
+        return hidden
     if isinstance(value, str):
         return engine.text(value)
     if isinstance(value, (bool, float)):
         return value
     if isinstance(value, int):
         return value if -(1 << 63) <= value < (1 << 63) else str(value)
-    return _json.dumps(engine(_json.safe(value)))
+    text: str = json_module.dumps(engine(json_module.safe(value)))
+    return text
 
 
 #: Attribute keys the mapping itself writes: metadata never overwrites or duplicates them.

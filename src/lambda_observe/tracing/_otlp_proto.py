@@ -6,6 +6,13 @@ OpenTelemetry SDK or protobuf. Each function returns the encoded bytes of one me
 is encoded once, when it ends, and a request is the concatenation of encoded spans under a
 resource and a scope that are encoded once per process.
 
+The warm path is made of parts encoded once and joined: the fixed-size ids and times need no
+length; a span's name and kind, an attribute's key and small scalar attribute pairs (the same
+every invocation) are memoized; a request is joined once, its lengths added up beforehand.
+:func:`span` is the general encoder; the ``otlp`` backend joins the same parts itself
+(:meth:`lambda_observe.tracing.otlp.OtlpSpan.encode`), and the tests hold the two byte for byte
+equal, and both to what ``opentelemetry-proto`` decodes.
+
 Field numbers (wire type in brackets):
 
 - ExportTraceServiceRequest: resource_spans 1 [LEN]
@@ -30,16 +37,32 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "BOOL_FIELDS",
     "FLAG_HAS_IS_REMOTE",
     "FLAG_IS_REMOTE",
+    "INT_FIELDS",
+    "PARENT_TAG",
+    "STATUS_UNSET",
+    "STR_FIELDS",
     "any_value",
+    "attribute_fields",
+    "clear_memos",
     "event",
+    "field",
+    "head",
+    "ids_head",
     "key_values",
     "link",
     "request",
+    "request_one",
     "resource",
     "scope",
     "span",
+    "span_attributes",
+    "span_field",
+    "span_tail",
+    "string_field",
+    "times",
     "varint",
 ]
 
@@ -114,26 +137,97 @@ def key_values(items: Iterable[tuple[Any, Any]], depth: int = 0) -> bytes:
     return b"".join(_ld(b"\x0a", _ld(b"\x0a", _text(str(k))) + _ld(b"\x12", any_value(v, depth))) for k, v in items)
 
 
-_MEMO: dict[tuple[bytes, str, type, Any], bytes] = {}
+#: Strings up to this many characters are memoized as attribute values (request ids, 36, are not).
+_MEMO_TEXT = 32
 _MEMO_MAX = 2048
+#: Span attribute fields (tag 9) of small scalar pairs, keyed by the ``(key, value)`` item: one table
+#: per value type, so ``True`` and ``1`` (equal, with equal hashes) never meet. A miss goes to
+#: :func:`span_field`, which fills them.
+STR_FIELDS: dict[tuple[str, Any], bytes] = {}
+BOOL_FIELDS: dict[tuple[str, Any], bytes] = {}
+INT_FIELDS: dict[tuple[str, Any], bytes] = {}
+_SPAN_MEMOS: dict[type, dict[tuple[str, Any], bytes]] = {str: STR_FIELDS, bool: BOOL_FIELDS, int: INT_FIELDS}
+#: ``KeyValue.key`` fields (tag, length, UTF-8), per attribute key: keys are few.
+_KEYS: dict[str, bytes] = {}
 
 
-def _field(tag: bytes, key: str, value: Any) -> bytes:
-    """One ``KeyValue`` field; small scalar pairs (the same every invocation) are encoded once."""
-    kind = type(value)
-    if kind is bool or kind is int or (kind is str and len(value) <= 32):  # not request ids (36)
-        memo = (tag, key, kind, value)
-        found = _MEMO.get(memo)
-        if found is None:
-            found = _ld(tag, _ld(b"\x0a", _text(key)) + _ld(b"\x12", any_value(value)))
-            if len(_MEMO) < _MEMO_MAX:
-                _MEMO[memo] = found
-        return found
-    return _ld(tag, _ld(b"\x0a", _text(key)) + _ld(b"\x12", any_value(value)))
+def _key_field(key: str) -> bytes:
+    found = _KEYS.get(key)
+    if found is None:
+        found = _ld(b"\x0a", _text(key))
+        if len(_KEYS) < _MEMO_MAX:
+            _KEYS[key] = found
+    return found
+
+
+def _encode_field(tag: bytes, key: str, value: Any) -> bytes:
+    """One ``KeyValue`` field (``tag``: 9 for a span's attributes, 1 for a resource's...), in full."""
+    key_part = _KEYS.get(key) or _key_field(key)
+    if value.__class__ is str:  # the usual attribute: no general dispatch
+        data = _text(value)
+        n = len(data)
+        if n < 126:
+            body = len(key_part) + n + 4
+            if body < 128:
+                return b"".join((tag, _SMALL[body], key_part, b"\x12", _SMALL[n + 2], b"\x0a", _SMALL[n], data))
+        return _ld(tag, key_part + _ld(b"\x12", b"\x0a" + varint(n) + data))
+    return _ld(tag, key_part + _ld(b"\x12", any_value(value)))
+
+
+def span_field(item: tuple[str, Any]) -> bytes:
+    """A span attribute field (tag 9) for ``(key, value)``; small scalar pairs are kept for next time."""
+    key, value = item
+    found = _encode_field(b"\x4a", key, value)
+    memo = _SPAN_MEMOS.get(value.__class__)
+    if memo is not None and len(memo) < _MEMO_MAX and (value.__class__ is not str or len(value) <= _MEMO_TEXT):
+        memo[item] = found
+    return found
+
+
+def span_attributes(attributes: Mapping[str, Any]) -> bytes:
+    """A span's ``attributes`` fields (tag 9): small scalar pairs from the memo, the rest encoded."""
+    out = []
+    for item in attributes.items():
+        cls = item[1].__class__
+        found = (
+            STR_FIELDS.get(item)
+            if cls is str
+            else BOOL_FIELDS.get(item)
+            if cls is bool
+            else INT_FIELDS.get(item)
+            if cls is int
+            else None
+        )
+        out.append(found if found is not None else span_field(item))
+    return b"".join(out)
+
+
+_STRING_HEADS: dict[tuple[str, int], bytes] = {}
+
+
+def string_field(key: str, value: str) -> bytes:
+    """A span attribute field (tag 9) with a string value; what comes before the value is
+    memoized per key and length (a request id: the same key and length every invocation)."""
+    data = _text(value)
+    found = _STRING_HEADS.get((key, len(data)))
+    if found is None:
+        whole = _encode_field(b"\x4a", key, value)
+        found = whole[: len(whole) - len(data)]
+        if len(_STRING_HEADS) < _MEMO_MAX:
+            _STRING_HEADS[(key, len(data))] = found
+        return whole
+    return found + data
 
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
-    return b"".join([_field(tag, k, v) for k, v in attributes.items()])
+    if tag == b"\x4a":
+        return span_attributes(attributes)
+    return b"".join([_encode_field(tag, k, v) for k, v in attributes.items()])
+
+
+def attribute_fields(attributes: Mapping[str, Any]) -> bytes:
+    """Span attribute fields encoded now, for :func:`span`'s ``encoded_attributes``."""
+    return span_attributes(attributes)
 
 
 def event(time_ns: int, name: str, attributes: Mapping[str, Any]) -> bytes:
@@ -153,19 +247,53 @@ def link(trace_id: bytes, span_id: bytes, attributes: Mapping[str, Any] | None =
     )
 
 
-_TIMES = struct.Struct("<BQBQ").pack
+#: The start and end time fields of a span: ``times(0x39, start_ns, 0x41, end_ns)``.
+times = struct.Struct("<BQBQ").pack
+#: The tag and length of an 8-byte ``parent_span_id``.
+PARENT_TAG = b"\x22\x08"
 _FLAGS = (b"\x85\x01" + _pack_i(FLAG_HAS_IS_REMOTE), b"\x85\x01" + _pack_i(FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE))
-_KIND_FIELDS = [b"", *(b"\x30" + bytes((k,)) for k in range(1, 6))]
-_NAMES: dict[str, bytes] = {}
+#: A span's last fields when its status is UNSET: the empty status (present, as the SDK's encoder
+#: writes it), then the flags; indexed by whether the parent is remote.
+STATUS_UNSET = (b"\x7a\x00" + _FLAGS[0], b"\x7a\x00" + _FLAGS[1])
+#: The name and kind fields of a span, per kind (0-5), per name: names are few.
+HEADS: list[dict[str, bytes]] = [{} for _ in range(6)]
 
 
-def _name_field(name: str) -> bytes:
-    found = _NAMES.get(name)
+def ids_head(trace_id: bytes) -> bytes:
+    """A span's first fields up to its span id's value: trace id (16 bytes), then the span id's tag."""
+    return b"\x0a\x10" + trace_id + b"\x12\x08"
+
+
+def head(name: str, kind: int) -> bytes:
+    """The ``name`` and ``kind`` fields (memoized for the usual kinds, 0-5: span names are few)."""
+    table = HEADS[kind] if 0 <= kind < 6 else None
+    found = table.get(name) if table is not None else None
     if found is None:
-        found = _ld(b"\x2a", _text(name))
-        if len(_NAMES) < 1024:  # span names are few
-            _NAMES[name] = found
+        found = _ld(b"\x2a", _text(name)) + (b"\x30" + varint(kind) if kind else b"")
+        if table is not None and len(table) < 1024:
+            table[name] = found
     return found
+
+
+def span_tail(
+    events: Iterable[bytes] | None,
+    links: Iterable[bytes] | None,
+    status_code: int,
+    status_message: str,
+    remote_parent: bool,
+) -> bytes:
+    """A span's fields after its attributes: events, links, status, flags."""
+    parts = [_ld(b"\x5a", e) for e in events or ()]
+    parts.extend([_ld(b"\x6a", lk) for lk in links or ()])
+    if status_code or status_message:
+        status = (_ld(b"\x12", _text(status_message)) if status_message else b"") + (
+            b"\x18" + varint(status_code) if status_code else b""
+        )
+        parts.append(_ld(b"\x7a", status))
+        parts.append(_FLAGS[1 if remote_parent else 0])
+    else:
+        parts.append(STATUS_UNSET[1 if remote_parent else 0])
+    return b"".join(parts)
 
 
 def span(
@@ -177,8 +305,8 @@ def span(
     start_ns: int,
     end_ns: int,
     attributes: Mapping[str, Any],
-    events: Iterable[bytes] = (),
-    links: Iterable[bytes] = (),
+    events: Iterable[bytes] | None = (),
+    links: Iterable[bytes] | None = (),
     status_code: int = 0,
     status_message: str = "",
     remote_parent: bool = False,
@@ -190,40 +318,18 @@ def span(
     appended after ``attributes``: what is the same for every invocation is encoded once.
     """
     if len(trace_id) == 16 and len(span_id) == 8:
-        out = b"\x0a\x10" + trace_id + b"\x12\x08" + span_id
+        parts = [ids_head(trace_id), span_id]
     else:
-        out = _ld(b"\x0a", trace_id) + _ld(b"\x12", span_id)
+        parts = [_ld(b"\x0a", trace_id), _ld(b"\x12", span_id)]
     if parent_id:
-        out += b"\x22\x08" + parent_id if len(parent_id) == 8 else _ld(b"\x22", parent_id)
-    out += _name_field(name)
-    if kind:
-        out += _KIND_FIELDS[kind] if 0 < kind < 6 else b"\x30" + varint(kind)
-    out += _TIMES(0x39, start_ns & _U64, 0x41, end_ns & _U64)
+        parts.append(PARENT_TAG + parent_id if len(parent_id) == 8 else _ld(b"\x22", parent_id))
+    parts.append(head(name, kind))
+    parts.append(times(0x39, start_ns & _U64, 0x41, end_ns & _U64))
     if attributes:
-        memo = _MEMO
-        for key, value in attributes.items():
-            vtype = type(value)
-            small = vtype is bool or vtype is int or (vtype is str and len(value) <= 32)
-            found = memo.get((b"\x4a", key, vtype, value)) if small else None
-            out += found if found is not None else _field(b"\x4a", key, value)
-    out += encoded_attributes
-    if events:
-        out += b"".join([_ld(b"\x5a", e) for e in events])
-    if links:
-        out += b"".join([_ld(b"\x6a", lk) for lk in links])
-    if status_code or status_message:
-        status = (_ld(b"\x12", _text(status_message)) if status_message else b"") + (
-            b"\x18" + varint(status_code) if status_code else b""
-        )
-        out += _ld(b"\x7a", status)
-    else:
-        out += b"\x7a\x00"  # an empty (UNSET) status, present as the SDK's encoder writes it
-    return out + _FLAGS[1 if remote_parent else 0]
-
-
-def attribute_fields(attributes: Mapping[str, Any]) -> bytes:
-    """Span attribute fields encoded now, for :func:`span`'s ``encoded_attributes``."""
-    return _attributes(b"\x4a", attributes)
+        parts.append(span_attributes(attributes))
+    parts.append(encoded_attributes)
+    parts.append(span_tail(events, links, status_code, status_message, remote_parent))
+    return b"".join(parts)
 
 
 def resource(attributes: Mapping[str, Any]) -> bytes:
@@ -244,15 +350,38 @@ def request(resource_msg: bytes, scopes: Iterable[tuple[bytes, Iterable[bytes]]]
     return _ld(b"\x0a", body)
 
 
+#: ``b"\x12"`` + varint(n) and ``b"\x0a"`` + varint(n), per length n: lengths repeat from one
+#: invocation to the next (the same spans), and a dictionary look-up is cheaper than the arithmetic.
+_TAGS_12: dict[int, bytes] = {}
+_TAGS_0A: dict[int, bytes] = {}
+
+
+def _length_tag(table: dict[int, bytes], tag: bytes, n: int) -> bytes:
+    found = table[n] = tag + varint(n)
+    if len(table) > _MEMO_MAX:
+        table.clear()
+    return found
+
+
 def request_one(resource_field: bytes, scope_field: bytes, spans: Iterable[bytes]) -> bytes:
     """An ``ExportTraceServiceRequest`` with one resource and one scope (the common case, fast).
 
     ``resource_field`` and ``scope_field`` are :func:`field` of the resource and scope messages,
-    encoded once per process.
+    encoded once per process. The lengths are added up first, so the request is joined once.
     """
-    scoped = scope_field + b"".join([b"\x12" + varint(len(s)) + s for s in spans])
-    body = resource_field + b"\x12" + varint(len(scoped)) + scoped
-    return b"\x0a" + varint(len(body)) + body
+    tags = _TAGS_12
+    parts = [b"", resource_field, b"", scope_field]
+    size = len(scope_field)
+    for data in spans:
+        n = len(data)
+        tag = tags.get(n) or _length_tag(tags, b"\x12", n)
+        parts.append(tag)
+        parts.append(data)
+        size += n + len(tag)
+    scoped = parts[2] = tags.get(size) or _length_tag(tags, b"\x12", size)
+    size += len(resource_field) + len(scoped)
+    parts[0] = _TAGS_0A.get(size) or _length_tag(_TAGS_0A, b"\x0a", size)
+    return b"".join(parts)
 
 
 def field(tag: bytes, body: bytes) -> bytes:
@@ -260,6 +389,13 @@ def field(tag: bytes, body: bytes) -> bytes:
     return _ld(tag, body)
 
 
-def request_overhead(resource_msg: bytes, scope_msg: bytes) -> int:
-    """Bytes a request spends besides its spans' own (upper bound, for splitting)."""
-    return len(resource_msg) + len(scope_msg) + 3 * 10
+def clear_memos() -> None:
+    """Forget every memoized encoding (for tests that change the encoder)."""
+    for memo in _SPAN_MEMOS.values():
+        memo.clear()
+    _KEYS.clear()
+    _STRING_HEADS.clear()
+    _TAGS_12.clear()
+    _TAGS_0A.clear()
+    for table in HEADS:
+        table.clear()

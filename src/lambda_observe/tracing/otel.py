@@ -12,7 +12,7 @@ This module is imported only when ``otel`` is the chosen tracer.
 
 from __future__ import annotations
 
-from types import TracebackType
+import time
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -21,6 +21,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 
 from .. import _warn
 from . import _otel_map as otel_map
+from ._otel_base import OtelBase
 from ._span import clean_name
 
 __all__ = ["OtelBackend", "OtelRoot", "OtelSpan"]
@@ -31,7 +32,7 @@ _KINDS = {otel_map.KIND_SERVER: SpanKind.SERVER, otel_map.KIND_CONSUMER: SpanKin
 class OtelRoot:
     """The remote parent from the X-Ray header, as an OpenTelemetry context."""
 
-    __slots__ = ("context", "id", "inv", "open", "sampled", "trace_id")
+    __slots__ = ("context", "flushed", "id", "inv", "open", "sampled", "trace_id")
     type = "segment"
 
     def __init__(self, trace_id: int, parent_id: int | None, sampled: bool, inv: Any) -> None:
@@ -39,7 +40,8 @@ class OtelRoot:
         self.id = f"{parent_id:016x}" if parent_id else ""
         self.sampled = sampled
         self.inv = inv
-        self.open: dict[int, Any] = {}
+        self.open: dict[Any, Any] = {}
+        self.flushed = False
         if parent_id is None:  # a header without Parent: the handler's span is a root, as in otlp mode
             self.context = otel_context.Context()
             return
@@ -51,7 +53,7 @@ class OtelRoot:
 class OtelSpan:
     """An OpenTelemetry span with what the public API needs around it."""
 
-    __slots__ = ("annotations", "ended", "id", "name", "parent", "root", "span", "start_time", "token")
+    __slots__ = ("annotations", "end_ns", "id", "name", "parent", "root", "span", "start_time", "token")
     type = "subsegment"
 
     def __init__(self, name: str, span: Any, parent: Any, root: OtelRoot, start_time: float) -> None:
@@ -61,12 +63,12 @@ class OtelSpan:
         self.root = root
         self.id = f"{span.get_span_context().span_id:016x}"
         self.annotations: list[str] = []
-        self.ended = False
+        self.end_ns = 0  # when lambda_observe ended it (0: still open)
         self.start_time = start_time
         self.token: Any = None
 
 
-class OtelBackend:
+class OtelBackend(OtelBase):
     """Creates spans through an OpenTelemetry ``TracerProvider``."""
 
     name = "otel"
@@ -104,15 +106,13 @@ class OtelBackend:
         return OtelRoot(int(trace_id, 16), int(parent, 16) if parent else None, header.sampled, invocation)
 
     def _open(self, name: str, parent: Any, kind: Any, attributes: dict[str, Any] | None) -> OtelSpan:
-        import time
-
         root = parent if isinstance(parent, OtelRoot) else parent.root
         ctx = root.context if isinstance(parent, OtelRoot) else trace.set_span_in_context(parent.span)
         cleaned = clean_name(name)
         span = self.tracer().start_span(cleaned, context=ctx, kind=kind, attributes=attributes)
         wrapped = OtelSpan(cleaned, span, parent, root, time.time())
         wrapped.token = otel_context.attach(trace.set_span_in_context(span, ctx))
-        root.open[id(wrapped)] = wrapped  # not the span id: a no-op provider gives every span id 0
+        root.open[wrapped] = wrapped  # not by span id: a no-op provider gives every span id 0
         return wrapped
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtelSpan:
@@ -127,9 +127,8 @@ class OtelBackend:
         inv.keys["span_id"] = span.id
         return span
 
-    def finish(self, span: OtelSpan) -> None:
-        if not span.ended:
-            self._end(span)
+    def finish(self, span: OtelSpan, end_ns: int = 0) -> None:
+        super().finish(span, end_ns)
         token = span.token
         if token is not None:
             span.token = None
@@ -138,42 +137,37 @@ class OtelBackend:
             except Exception:
                 pass
 
-    def _end(self, span: OtelSpan) -> None:
-        span.ended = True
+    def _close(self, span: OtelSpan, end_ns: int) -> None:
+        span.end_ns = end_ns or time.time_ns()
         if span.annotations:
             span.span.set_attribute(otel_map.ANNOTATIONS_KEY, list(span.annotations))
-        span.span.end()
-        span.root.open.pop(id(span), None)
-        if isinstance(span.parent, OtelRoot):
-            flush = getattr(self.provider, "force_flush", None)
-            if flush is not None:
-                try:
-                    flush()
-                except Exception as exc:
-                    _warn.once("otel-flush", "lambda_observe: the tracer provider could not flush: %r", exc)
+        span.span.end(end_ns or None)
+
+    def flush(self, root: OtelRoot) -> None:
+        """Flush the provider (``force_flush``): Lambda may freeze the process once the handler returns."""
+        root.flushed = True
+        flush = getattr(self.provider, "force_flush", None)
+        if flush is not None:
+            try:
+                flush()
+            except Exception as exc:
+                _warn.once("otel-flush", "lambda_observe: the tracer provider could not flush: %r", exc)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
-        if span.ended:  # after the timeout warning: the SDK would warn about an ended span
+        if span.end_ns:  # after the timeout warning: the SDK would warn about an ended span
             return
         span.span.set_attribute(key, value)
         if key not in span.annotations:
             span.annotations.append(key)
 
-    def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        name = otel_map.metadata_key(namespace, key)
-        if name is not None and not span.ended:  # an ended span (the timeout warning) takes nothing more
-            span.span.set_attribute(name, otel_map.metadata_value(key, value))
+    def _set_attribute(self, span: Any, key: str, value: Any) -> None:
+        span.span.set_attribute(key, value)
 
-    def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
-        attributes = otel_map.exception_attributes(exc, tb)
-        message = f"{attributes['exception.type']}: {attributes['exception.message']}"[:1024]
+    def _set_error(self, span: Any, message: str) -> None:
         span.span.set_status(Status(StatusCode.ERROR, message))
-        span.span.add_event("exception", attributes)
 
-    def mark_timeout(self, span: Any, message: str) -> None:
-        span.span.add_event(otel_map.TIMEOUT_EVENT, {"message": message})
-        span.span.set_status(Status(StatusCode.ERROR, message))
-        self._end(span)  # OTel's context is restored later, when the block itself exits
+    def _add_event(self, span: Any, name: str, attributes: dict[str, Any]) -> None:
+        span.span.add_event(name, attributes)
 
     def instrument(self, name: str) -> None:
         """``patch(name)`` in otel mode: the OpenTelemetry instrumentation, on the user's provider."""
@@ -181,29 +175,13 @@ class OtelBackend:
 
         instrument(name)
 
-    def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
-
-        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
-        as in X-Ray mode (``upstream_trace_id``).
-        """
-        if len(root) != 35:
-            return
-        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
-        if ids is not None and ids[1] is None:
-            self.annotate(span, "upstream_trace_id", root)
-            return
-        if ids is None or ids[1] is None:
-            return
-        try:
-            context = SpanContext(
-                trace_id=int(ids[0], 16),
-                span_id=int(ids[1], 16),
-                is_remote=True,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED),
-            )
-        except ValueError:
-            return
+    def _add_link(self, span: Any, trace_id: bytes, span_id: bytes) -> None:
+        context = SpanContext(
+            trace_id=int.from_bytes(trace_id, "big"),
+            span_id=int.from_bytes(span_id, "big"),
+            is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )
         add = getattr(span.span, "add_link", None)
         if add is not None:
             add(context)

@@ -1,51 +1,42 @@
 """The ``otlp`` backend: OpenTelemetry spans as OTLP protobuf over UDP, without the SDK.
 
-Spans go to ``AWS_XRAY_DAEMON_ADDRESS`` framed as AWS's distro frames them: the header
-``{"format":"json","version":1}``, a newline, ``T1S`` (the trace header says ``Sampled=1``) or
-``T1U`` (unsampled: still sent, for CloudWatch Transaction Search), then the base64 of an
-``ExportTraceServiceRequest``. Each span is encoded once, when it ends (see
-:mod:`._otlp_proto`); the invocation's spans travel together in one datagram when the handler's
-span ends. A trace too large for one datagram is split into several, each a complete request;
-a single span too large on its own loses its metadata first, then its other details, with an
-attribute that says so. Nothing is dropped silently.
+Each span is encoded once, when it ends (:mod:`._otlp_proto`); the invocation's spans travel
+together in one datagram when the handler's span ends, framed as AWS's distro frames them
+(:mod:`._otlp_emit`). A single span too large for a datagram on its own loses its metadata first,
+then its other details, with an attribute that says so. Nothing is dropped silently.
+
+The warm path is kept short: ids are bytes from the start (the trace id is decoded once per
+invocation, span ids are drawn as bytes), what is the same for every invocation (the handler's
+FaaS and cloud attributes, the resource, the scope, small attribute pairs) is encoded once per
+process, and a span is joined from its parts in one step.
 """
 
 from __future__ import annotations
 
-import logging
-import socket
 import time
-from binascii import b2a_base64
-from types import TracebackType
 from typing import Any
 
-from .. import _warn
 from . import _otel_map as otel_map
 from . import _otlp_proto as proto
-from ._emitter import parse_address
+from ._otel_base import OtelBase
+from ._otlp_emit import MAX_DATAGRAM, MAX_REQUEST, OtlpEmitter
+from ._otlp_proto import BOOL_FIELDS, HEADS, INT_FIELDS, PARENT_TAG, STATUS_UNSET, STR_FIELDS, span_field, times
 from ._span import (
     _bits,  # lambda_observe's own generator: reseeded after fork and SnapStart restore
     clean_name,
 )
 
-__all__ = ["MAX_DATAGRAM", "OtlpBackend", "OtlpEmitter", "OtlpRoot", "OtlpSpan"]
+__all__ = ["MAX_DATAGRAM", "MAX_REQUEST", "OtlpBackend", "OtlpEmitter", "OtlpRoot", "OtlpSpan"]
 
-HEADER = b'{"format":"json","version":1}\n'
-#: The largest UDP payload over IPv4.
-MAX_DATAGRAM = 65507
-_ROOM = MAX_DATAGRAM - len(HEADER) - 3  # after the header and T1S / T1U
-#: The largest protobuf request whose base64 fits one datagram.
-MAX_REQUEST = _ROOM // 4 * 3
 TRUNCATED_KEY = "lambda_observe.truncated"
-#: Bytes of framing a request of one span adds besides the resource and scope fields: three
-#: length-delimited wrappers (request's resource_spans, scope_spans' spans, resource_spans'
-#: scope_spans), each a tag byte and a length varint of at most 3 bytes (lengths < 2**21).
-_FRAMING = 3 * (1 + 3)
-_SCOPE = proto.scope("lambda_observe", "0.1.0")
+SCOPE = proto.scope("lambda_observe", "0.1.0")
 _from_hex = bytes.fromhex
-_LOG = logging.getLogger("lambda_observe")
-#: Seconds between two WARNINGs about dropped datagrams (each says how many since the last).
-DROP_WARNING_INTERVAL = 60.0
+_time_ns = time.time_ns
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+_U64 = 0xFFFFFFFFFFFFFFFF
+#: Above this size a span is measured against the room it really has in a datagram (see ``_fit``).
+_LARGE = 32768
 
 
 def _new_span_id() -> bytes:
@@ -56,18 +47,24 @@ def _new_span_id() -> bytes:
 class OtlpRoot:
     """Where an invocation's trace hangs: the ids from the trace header, and its finished spans."""
 
-    __slots__ = ("done", "flushed", "id", "inv", "open", "parent_id", "sampled", "trace_id")
+    __slots__ = ("done", "flushed", "head", "inv", "open", "others", "parent_id", "sampled", "trace_hex", "trace_id")
     type = "segment"
 
-    def __init__(self, trace_id: bytes, parent_id: bytes | None, sampled: bool, inv: Any) -> None:
+    def __init__(self, trace_id: bytes, parent_id: bytes | None, sampled: bool, inv: Any, trace_hex: str) -> None:
         self.trace_id = trace_id
+        self.head = b"\x0a\x10" + trace_id + b"\x12\x08"  # proto.ids_head(): the first fields of each of its spans
+        self.trace_hex = trace_hex
         self.parent_id = parent_id
-        self.id = parent_id.hex() if parent_id else ""
         self.sampled = sampled
         self.inv = inv
-        self.open: dict[str, Any] = {}
-        self.done: list[tuple[bytes, bytes]] = []  # (scope, encoded span)
+        self.open: dict[Any, Any] = {}
+        self.done: list[bytes] = []  # encoded spans of lambda_observe's own scope
+        self.others: list[tuple[bytes, bytes]] | None = None  # (scope, encoded span) of instrumentations
         self.flushed = False
+
+    @property
+    def id(self) -> str:
+        return self.parent_id.hex() if self.parent_id else ""
 
 
 class OtlpSpan:
@@ -79,7 +76,6 @@ class OtlpSpan:
         "encoded",
         "end_ns",
         "events",
-        "id",
         "kind",
         "links",
         "name",
@@ -94,22 +90,25 @@ class OtlpSpan:
     type = "subsegment"
 
     def __init__(self, name: str, parent: Any, root: OtlpRoot, kind: int = otel_map.KIND_INTERNAL) -> None:
-        self.span_id = _new_span_id()
-        self.id = self.span_id.hex()
+        self.span_id = (_bits(64) or 1).to_bytes(8, "big")
         self.name = name
         self.parent = parent
         self.root = root
         self.kind = kind
-        self.start_ns = time.time_ns()
+        self.start_ns = _time_ns()
         self.end_ns = 0
         self.attributes: dict[str, Any] = {}
-        self.annotations: list[str] | None = None
+        self.annotations: tuple[str, ...] = ()
         self.events: list[bytes] | None = None
         self.links: list[bytes] | None = None
         self.status = 0
         self.status_message = ""
-        self.scope = _SCOPE
+        self.scope = SCOPE
         self.encoded = b""  # attributes encoded beforehand (the handler's, the same every invocation)
+
+    @property
+    def id(self) -> str:
+        return self.span_id.hex()
 
     @property
     def start_time(self) -> float:
@@ -120,33 +119,49 @@ class OtlpSpan:
         parent = self.parent
         return parent.parent_id if isinstance(parent, OtlpRoot) else parent.span_id
 
-    def encode(self, attributes: dict[str, Any] | None = None, events: bool = True) -> bytes:
-        attrs = self.attributes if attributes is None else attributes
-        keys = self.annotations
-        encoded = self.encoded if events else b""
-        if keys:
-            encoded += _annotation_keys(tuple(keys))
+    def encode(self, attributes: dict[str, Any] | None = None, details: bool = True) -> bytes:
+        """The ``Span`` message (what :func:`._otlp_proto.span` makes, byte for byte, joined here in one
+        step); ``attributes`` instead of the span's own; without ``details``, no events and no
+        attributes encoded beforehand."""
+        root = self.root
         parent = self.parent
-        remote = parent.__class__ is OtlpRoot
-        if remote and parent.parent_id is None:  # a root span: no parent, remote or not
+        if parent is not root:
+            parts = [root.head, self.span_id, PARENT_TAG, parent.span_id]
             remote = False
-            parent = None
-        return proto.span(
-            self.root.trace_id,
-            self.span_id,
-            None if parent is None else parent.parent_id if remote else parent.span_id,
-            self.name,
-            self.kind,
-            self.start_ns,
-            self.end_ns,
-            attrs,
-            (self.events or ()) if events else (),
-            self.links or (),
-            self.status,
-            self.status_message,
-            remote,
-            encoded,
-        )
+        elif root.parent_id is not None:  # the handler's span: its parent is the header's, remote
+            parts = [root.head, self.span_id, PARENT_TAG, root.parent_id]
+            remote = True
+        else:  # a header without Parent: a root span
+            parts = [root.head, self.span_id]
+            remote = False
+        kind = self.kind
+        found = HEADS[kind].get(self.name) if 0 <= kind < 6 else None
+        parts.append(found if found is not None else proto.head(self.name, kind))
+        parts.append(times(0x39, self.start_ns & _U64, 0x41, self.end_ns & _U64))
+        for item in (self.attributes if attributes is None else attributes).items():  # span_attributes(), inlined
+            cls = item[1].__class__
+            found = (
+                STR_FIELDS.get(item)
+                if cls is str
+                else BOOL_FIELDS.get(item)
+                if cls is bool
+                else INT_FIELDS.get(item)
+                if cls is int
+                else None
+            )
+            parts.append(found if found is not None else span_field(item))
+        if details:
+            parts.append(self.encoded)
+        keys = self.annotations
+        if keys:
+            parts.append(_KEYS.get(keys) or _annotation_keys(keys))
+        if self.status or (details and self.events) or self.links:
+            parts.append(
+                proto.span_tail(self.events if details else None, self.links, self.status, self.status_message, remote)
+            )
+        else:
+            parts.append(STATUS_UNSET[remote])
+        return b"".join(parts)
 
 
 _KEYS: dict[tuple[str, ...], bytes] = {}
@@ -162,7 +177,42 @@ def _annotation_keys(keys: tuple[str, ...]) -> bytes:
     return found
 
 
-_HANDLER_STATIC: dict[tuple[str, str, str, str], bytes] = {}
+#: Span names as :func:`._span.clean_name` makes them (a look-up here saves the call).
+_CLEAN: dict[Any, str] = {}
+
+
+def _clean(name: Any) -> str:
+    cleaned = clean_name(name)
+    if len(_CLEAN) < 1024 and isinstance(name, str):
+        _CLEAN[name] = cleaned
+    return cleaned
+
+
+#: The ``faas.invocation_id`` field up to its value, per length of the request id (in UTF-8).
+_RID_HEADS: dict[int, bytes] = {}
+
+
+def _rid_head(size: int) -> bytes:
+    head = proto.string_field("faas.invocation_id", "x" * size)[: -size or None]
+    if len(_RID_HEADS) < 64:
+        _RID_HEADS[size] = head
+    return head
+
+
+_HANDLER_STATIC: dict[tuple[str, str, str, str], tuple[bytes, bytes]] = {}
+
+
+def _handler_static(key: tuple[str, str, str, str], inv: Any, faas_trigger: str) -> tuple[bytes, bytes]:
+    """The handler span's attributes but its request id, encoded (warm, cold): the same every invocation."""
+    fixed = otel_map.handler_attributes(inv, faas_trigger)
+    del fixed["faas.invocation_id"]
+    static = (
+        proto.attribute_fields({**fixed, "faas.coldstart": False}),
+        proto.attribute_fields({**fixed, "faas.coldstart": True}),
+    )
+    if len(_HANDLER_STATIC) < 64:
+        _HANDLER_STATIC[key] = static
+    return static
 
 
 def _fit(span: OtlpSpan, room: int) -> bytes:
@@ -180,146 +230,12 @@ def _fit(span: OtlpSpan, room: int) -> bytes:
     data = span.encode(keep)
     if len(data) <= room:
         return data
-    span.annotations = None
+    span.annotations = ()
     note = {TRUNCATED_KEY: f"span was {size} bytes, over the UDP datagram limit; attributes and events removed"}
-    return span.encode(note, events=False)
+    return span.encode(note, details=False)
 
 
-class OtlpEmitter:
-    """Frames and sends OTLP requests over UDP; never raises."""
-
-    def __init__(self, address: str, ignore: tuple[str, ...] = ()) -> None:
-        self._address: tuple[str, int] | None = None
-        self._socket: socket.socket | None = None
-        self._resources: dict[str, bytes] = {}
-        self._fields: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}
-        self._rooms: dict[tuple[str, bytes], int] = {}
-        self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
-        #: Datagrams that could not be sent (too large, refused by the system), since start.
-        self.dropped = 0
-        self._unreported = 0
-        self._warned_at: float | None = None
-        try:
-            host, port = parse_address(address)
-            self._address = (socket.gethostbyname(host), port)
-        except (ValueError, OSError) as exc:
-            _warn.once("otlp-address", "lambda_observe: OTLP spans will not be sent: %s", exc)
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        return self._address
-
-    def resource(self, service: str) -> bytes:
-        """The encoded resource for ``service`` (once per process and service)."""
-        found = self._resources.get(service)
-        if found is None:
-            found = self._resources[service] = proto.resource(otel_map.resource_attributes(service))
-        return found
-
-    def _request_fields(self, service: str, scope: bytes) -> tuple[bytes, bytes]:
-        """The resource and scope, encoded as the request's fields (once per service and scope)."""
-        fields = self._fields.get((service, scope))
-        if fields is None:
-            resource = self._resources.get(service) or self.resource(service)
-            fields = self._fields[(service, scope)] = (proto.field(b"\x0a", resource), proto.field(b"\x0a", scope))
-        return fields
-
-    def span_room(self, service: str, scope: bytes) -> int:
-        """The largest encoded span that fits, alone, one request (and so one datagram) for ``service``."""
-        room = self._rooms.get((service, scope))
-        if room is None:
-            fields = self._request_fields(service, scope)
-            room = self._rooms[(service, scope)] = MAX_REQUEST - len(fields[0]) - len(fields[1]) - _FRAMING
-        return room
-
-    def send(self, spans: list[tuple[bytes, bytes]], sampled: bool, service: str) -> None:
-        """Send encoded spans as few requests as fit, each in its own datagram."""
-        if self._address is None or not spans:
-            return
-        try:
-            resource = self._resources.get(service) or self.resource(service)
-            prefix = b"T1S" if sampled else b"T1U"
-            scope = spans[0][0]
-            total = len(resource) + len(scope) + 16
-            for item in spans:
-                total += len(item[1]) + 4
-                if item[0] is not scope:
-                    total = MAX_REQUEST + 1  # several scopes: the general path below
-                    break
-            if total <= MAX_REQUEST:  # one scope and it fits: one request, one datagram
-                fields = self._fields.get((service, scope)) or self._request_fields(service, scope)
-                payload = proto.request_one(fields[0], fields[1], [item[1] for item in spans])
-                self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
-                return
-            for group in self._groups(spans, resource):
-                scopes: dict[bytes, list[bytes]] = {}
-                for scope, data in group:
-                    scopes.setdefault(scope, []).append(data)
-                payload = proto.request(resource, scopes.items())
-                self.send_datagram(HEADER + prefix + b2a_base64(payload, newline=False))
-        except Exception as exc:  # tracing must not hurt
-            self._drop(exc)
-
-    @staticmethod
-    def _groups(spans: list[tuple[bytes, bytes]], resource: bytes) -> list[list[tuple[bytes, bytes]]]:
-        overhead = len(resource) + 32
-        groups: list[list[tuple[bytes, bytes]]] = []
-        current: list[tuple[bytes, bytes]] = []
-        size = overhead
-        scopes: set[bytes] = set()
-        for item in spans:
-            scope, data = item
-            cost = len(data) + 6 + (len(scope) + 12 if scope not in scopes else 0)
-            if current and size + cost > MAX_REQUEST:
-                groups.append(current)
-                current, size, scopes = [], overhead, set()
-                cost = len(data) + 6 + len(scope) + 12
-            current.append(item)
-            scopes.add(scope)
-            size += cost
-        if current:
-            groups.append(current)
-        return groups
-
-    def send_datagram(self, datagram: bytes) -> None:
-        if len(datagram) > MAX_DATAGRAM:  # cannot happen by construction; counted rather than refused silently
-            self._drop(ValueError(f"a datagram of {len(datagram)} bytes is over the {MAX_DATAGRAM}-byte UDP limit"))
-            return
-        try:
-            sock = self._socket
-            if sock is None:
-                sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sock.setblocking(False)
-            sock.sendto(datagram, self._address)  # type: ignore[arg-type]
-        except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
-            self._drop(exc)
-
-    def _drop(self, reason: BaseException) -> None:
-        """Count a lost datagram; say so at once, then at most every DROP_WARNING_INTERVAL seconds."""
-        self.dropped += 1
-        self._unreported += 1
-        now = time.monotonic()
-        if self._warned_at is not None and now - self._warned_at < DROP_WARNING_INTERVAL:
-            return
-        try:
-            _LOG.warning(
-                "lambda_observe: OTLP spans were dropped (%s); %d datagrams since the last warning, %d in all",
-                reason,
-                self._unreported,
-                self.dropped,
-            )
-        except Exception:  # logging itself failed: the count is still kept
-            pass
-        self._unreported = 0
-        self._warned_at = now
-
-    def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-
-
-class OtlpBackend:
+class OtlpBackend(OtelBase):
     """Builds OTel spans from the public API and sends them with :class:`OtlpEmitter`."""
 
     name = "otlp"
@@ -331,59 +247,64 @@ class OtlpBackend:
         trace = invocation.trace
         if trace is None:
             return None
-        ids = otel_map.trace_ids(trace.root, trace.parent)
-        if ids is None:  # an all-zero Root or Parent: untraced, as a malformed header is
+        header_root = trace.root  # 1-5f8aa8d2-1f0f...: validated by the header's parser
+        trace_hex = header_root[2:10] + header_root[11:]
+        trace_id = _from_hex(trace_hex)
+        parent = trace.parent
+        parent_id = _from_hex(parent) if parent else None
+        if trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:  # invalid in OTel: untraced, as a malformed header
             return None
-        trace_id, parent = ids
-        return OtlpRoot(_from_hex(trace_id), _from_hex(parent) if parent else None, trace.sampled, invocation)
+        return OtlpRoot(trace_id, parent_id, trace.sampled, invocation, trace_hex)
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtlpSpan:
-        root = parent if isinstance(parent, OtlpRoot) else parent.root
-        span = OtlpSpan(clean_name(name), parent, root)
-        root.open[span.id] = span
+        root = parent if parent.__class__ is OtlpRoot else parent.root
+        span = OtlpSpan(_CLEAN.get(name) or _clean(name), parent, root)
+        root.open[span] = span
         return span
 
     def start_handler(self, name: str, root: OtlpRoot, inv: Any, event: Any) -> OtlpSpan:
-        """The handler's span: its kind and FaaS attributes from the event; its ids on the log lines."""
+        """The handler's span: its kind and FaaS attributes from the event; its ids on the log lines.
+
+        Its FaaS and cloud attributes are encoded once per process (cold and warm), its request id
+        after the same memoized key and length each time.
+        """
         faas_trigger, kind = otel_map.trigger(event)
-        span = self.start(name, root)
-        span.kind = kind
+        span = OtlpSpan(_CLEAN.get(name) or _clean(name), root, root, kind)
+        root.open[span] = span
         key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
-        static = _HANDLER_STATIC.get(key)
-        if static is None:
-            fixed = otel_map.handler_attributes(inv, faas_trigger)
-            del fixed["faas.invocation_id"], fixed["faas.coldstart"]
-            static = proto.attribute_fields(fixed)
-            if len(_HANDLER_STATIC) < 64:
-                _HANDLER_STATIC[key] = static
-        span.encoded = static
-        attributes = span.attributes
-        attributes["faas.invocation_id"] = inv.request_id
-        attributes["faas.coldstart"] = inv.cold_start
-        inv.keys["trace_id"] = root.trace_id.hex()
-        inv.keys["span_id"] = span.id
+        static = _HANDLER_STATIC.get(key) or _handler_static(key, inv, faas_trigger)
+        try:
+            data = inv.request_id.encode()
+        except UnicodeEncodeError:  # a lone surrogate: replaced, as any text is (proto._text)
+            field = proto.string_field("faas.invocation_id", inv.request_id)
+        else:
+            field = (_RID_HEADS.get(len(data)) or _rid_head(len(data))) + data
+        span.encoded = static[inv.cold_start] + field
+        keys = inv.keys
+        keys["trace_id"] = root.trace_hex
+        keys["span_id"] = span.span_id.hex()
         return span
 
-    def finish(self, span: OtlpSpan, end_ns: int = 0) -> None:
-        if span.end_ns:  # already ended (by the timeout warning)
-            return
-        span.end_ns = end_ns or time.time_ns()
-        root = span.root
-        root.open.pop(span.id, None)
+    def _close(self, span: OtlpSpan, end_ns: int) -> None:
+        span.end_ns = end_ns or _time_ns()
         data = span.encode()
-        if len(data) > 32768:  # a large span: measure the room it really has beside the resource and scope
+        root = span.root
+        if len(data) > _LARGE:  # a large span: measure the room it really has beside the resource and scope
             inv = root.inv
             room = self.emitter.span_room(inv.service if inv is not None else "service_undefined", span.scope)
             if len(data) > room:
                 data = _fit(span, room)
-        root.done.append((span.scope, data))
-        if span.parent is root or root.flushed:
-            self.flush(root)
+        if span.scope is SCOPE:
+            root.done.append(data)
+        elif root.others is None:
+            root.others = [(span.scope, data)]
+        else:
+            root.others.append((span.scope, data))
 
     def drop(self, span: OtlpSpan) -> None:
         """Forget an open span without sending it (a call to an ignored host)."""
-        span.end_ns = span.end_ns or time.time_ns()
-        span.root.open.pop(span.id, None)
+        span.end_ns = span.end_ns or _time_ns()
+        span.root.open.pop(span, None)
 
     def instrument(self, name: str) -> None:
         """``patch(name)`` in otlp mode: the OpenTelemetry instrumentation, on a minimal provider."""
@@ -393,63 +314,33 @@ class OtlpBackend:
 
     def flush(self, root: OtlpRoot) -> None:
         """Send the invocation's finished spans now."""
-        done, root.done = root.done, []
-        root.flushed = True
+        done, others = root.done, root.others
+        root.done, root.others, root.flushed = [], None, True
         inv = root.inv
-        self.emitter.send(done, root.sampled, inv.service if inv is not None else "service_undefined")
+        self.emitter.send(SCOPE, done, root.sampled, inv.service if inv is not None else "service_undefined", others)
 
     def annotate(self, span: Any, key: str, value: str | float | bool) -> None:
         span.attributes[key] = value
-        keys = span.annotations
-        if keys is None:
-            span.annotations = [key]
-        elif key not in keys:
-            keys.append(key)
+        if key not in span.annotations:
+            span.annotations += (key,)
 
-    def add_metadata(self, span: Any, namespace: str, key: str, value: Any) -> None:
-        name = otel_map.metadata_key(namespace, key)
-        if name is not None:
-            span.attributes[name] = otel_map.metadata_value(key, value)
+    def _set_attribute(self, span: Any, key: str, value: Any) -> None:
+        span.attributes[key] = value
 
-    def record_exception(self, span: Any, exc: BaseException, tb: TracebackType | None) -> None:
-        attributes = otel_map.exception_attributes(exc, tb)
-        span.status = 2
-        span.status_message = f"{attributes['exception.type']}: {attributes['exception.message']}"[:1024]
-        self._event(span, "exception", attributes)
-
-    def mark_timeout(self, span: Any, message: str) -> None:
-        self._event(span, otel_map.TIMEOUT_EVENT, {"message": message})
+    def _set_error(self, span: Any, message: str) -> None:
         span.status = 2
         span.status_message = message
-        self.finish(span)
 
-    def add_link(self, span: Any, root: str, parent: str | None) -> None:
-        """Link ``span`` to an upstream trace (an SQS record's, say), given in X-Ray form.
-
-        A link needs a span id: without ``Parent`` the upstream trace id is an annotation instead,
-        as in X-Ray mode (``upstream_trace_id``).
-        """
-        if len(root) != 35:
-            return
-        ids = otel_map.trace_ids(root, parent) if not parent or len(parent) == 16 else None
-        if ids is not None and ids[1] is None:
-            self.annotate(span, "upstream_trace_id", root)
-            return
-        try:
-            link = proto.link(_from_hex(ids[0]), _from_hex(ids[1])) if ids is not None and ids[1] else None
-        except ValueError:
-            return
-        if link is None:
-            return
-        if span.links is None:
-            span.links = [link]
-        else:
-            span.links.append(link)
-
-    @staticmethod
-    def _event(span: Any, name: str, attributes: dict[str, Any]) -> None:
-        data = proto.event(time.time_ns(), name, attributes)
+    def _add_event(self, span: Any, name: str, attributes: dict[str, Any]) -> None:
+        data = proto.event(_time_ns(), name, attributes)
         if span.events is None:
             span.events = [data]
         else:
             span.events.append(data)
+
+    def _add_link(self, span: Any, trace_id: bytes, span_id: bytes) -> None:
+        link = proto.link(trace_id, span_id)
+        if span.links is None:
+            span.links = [link]
+        else:
+            span.links.append(link)
