@@ -62,3 +62,33 @@ def test_a_hook_that_imports_a_watched_module_runs_it_after_itself(pkg: str):
     _post_import.when_imported(f"{pkg}.sub", lambda m: order.append("b"))
     importlib.import_module(f"{pkg}.plain")
     assert order == ["a-start", "a-end", "b"]
+
+
+def test_a_module_another_thread_is_still_importing_is_waited_for(tmp_path, monkeypatch):
+    """A hook registered while another thread is running the module's body (it is already in
+    ``sys.modules``, half done): the hook runs once that import has finished and sees the whole
+    module, instead of failing on a missing attribute."""
+    import sys
+    import threading
+    import time
+
+    from lambda_observe.tracing._post_import import when_imported
+
+    (tmp_path / "slow_probe_mod.py").write_text(
+        "import time\nSTARTED = True\ntime.sleep(0.5)\nclass BaseClient:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importer = threading.Thread(target=__import__, args=("slow_probe_mod",))
+    importer.start()
+    for _ in range(500):
+        if "slow_probe_mod" in sys.modules:
+            break
+        time.sleep(0.005)
+    assert "slow_probe_mod" in sys.modules and not hasattr(sys.modules["slow_probe_mod"], "BaseClient")
+    seen: list[object] = []
+    try:
+        when_imported("slow_probe_mod", lambda module: seen.append(module.BaseClient))
+    finally:
+        importer.join()
+        monkeypatch.delitem(sys.modules, "slow_probe_mod", raising=False)
+    assert len(seen) == 1 and getattr(seen[0], "__name__", None) == "BaseClient"

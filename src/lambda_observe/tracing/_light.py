@@ -124,6 +124,11 @@ def _record(rules: dict[str, Any], source: Any, meta: dict[str, Any]) -> None:
             meta[how["rename_to"]] = value
 
 
+#: The ``aws`` fields the X-Ray schema types as strings: a parameter of another type (which the service
+#: refuses anyway) is left out, so it cannot make the whole document invalid.
+_STRING_FIELDS = ("operation", "account_id", "region", "request_id", "queue_url", "table_name")
+
+
 def _aws_fields(service: str, operation: str, params: Any, response: Any, meta: dict[str, Any]) -> None:
     rules = _whitelist().get(service, {}).get("operations", {}).get(operation)
     if not rules:
@@ -139,6 +144,9 @@ def _aws_fields(service: str, operation: str, params: Any, response: Any, meta: 
             response,
             meta,
         )
+    for key in _STRING_FIELDS:
+        if key in meta and not isinstance(meta[key], str):
+            del meta[key]
 
 
 def _make_api_call(wrapped: Any) -> Any:
@@ -288,8 +296,8 @@ def _session_request(wrapped: Any) -> Any:
             return wrapped(self, method, url, *args, **kwargs)
         try:
             response = wrapped(self, method, url, *args, **kwargs)
-        except Exception as exc:
-            if _is_span(span):
+        except BaseException as exc:  # KeyboardInterrupt, gevent.Timeout too: the span still ends
+            if _is_span(span) and isinstance(exc, Exception):
                 span.record_exception(exc, exc.__traceback__)
             _end(span, token)
             raise

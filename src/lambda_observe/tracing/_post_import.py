@@ -42,7 +42,12 @@ _THREAD = _PerThread()
 
 
 def when_imported(name: str, hook: Hook) -> None:
-    """Call ``hook(module)`` once ``name`` is imported: now if it already is, else just after."""
+    """Call ``hook(module)`` once ``name`` is imported: now if it already is, else just after.
+
+    A module another thread is still importing (in ``sys.modules``, its body still running) is
+    waited for first: the import system's own per-module lock makes ``__import__`` return once it
+    has finished, so the hook never sees it half done.
+    """
     with _LOCK:
         module = sys.modules.get(name)
         if module is None:
@@ -50,6 +55,12 @@ def when_imported(name: str, hook: Hook) -> None:
             if not any(type(f) is _Finder for f in sys.meta_path):
                 sys.meta_path = [_Finder(), *sys.meta_path]
             return
+    if getattr(getattr(module, "__spec__", None), "_initializing", False) is True:
+        try:
+            __import__(name)  # another thread's import: returns when it is done (this thread's: at once)
+        except Exception:
+            pass
+        module = sys.modules.get(name, module)
     _run(hook, module)
 
 

@@ -255,7 +255,7 @@ def patch(*names: str, ignore: Iterable[str] = ()) -> None:
     """
     wanted = [_canonical(n) for n in names]
     _check_otel_only(wanted)
-    patterns = tuple(p for p in ignore)
+    patterns = (ignore,) if isinstance(ignore, str) else tuple(p for p in ignore)  # one pattern, not its letters
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern:
             raise ValueError(f"patch(ignore=...) takes host or URL patterns as strings, got {pattern!r}")
