@@ -34,7 +34,7 @@ import requests  # noqa: E402
 
 
 class Quiet(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.end_headers()
 
