@@ -148,7 +148,7 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
                 _warn.once("traced-error", "lambda_observe: could not record the exception: %r", failure)
         if cfg.log_errors if opts.log_errors is None else opts.log_errors:
             try:
-                _LOG.error("handler raised %s: %s", type(exc).__name__, exc, exc_info=exc)
+                _LOG.error("handler raised %s: %s", type(exc).__name__, _text(exc), exc_info=exc)
             except Exception:
                 pass
         error = exc
@@ -176,6 +176,14 @@ def _invoke(fn: Callable[..., Any], opts: _Options, event: Any, context: Any) ->
                 _warn.once(f"end-hook-{name}", "lambda_observe: %r failed: %r", end_hook, failure)
         _leave(inv.trace_header)
         _invocation.end(inv_token)
+
+
+def _text(exc: BaseException) -> str:
+    """``str(exc)``; an exception whose ``__str__`` raises is named by its type instead."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 def _is_coroutine_function(fn: Any) -> bool:

@@ -101,11 +101,9 @@ class _Process:
 
 
 def _remaining_ms(context: object) -> float | None:
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    if getter is None:
-        return None
     try:
-        return float(getter())
+        getter = getattr(context, "get_remaining_time_in_millis", None)
+        return None if getter is None else float(getter())
     except Exception:
         return None
 
@@ -116,7 +114,7 @@ def _memory(context: object) -> int | None:
         return raw
     try:
         return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
+    except Exception:  # TypeError, ValueError, OverflowError, or whatever a test double's __int__ raises
         return None
 
 
@@ -140,6 +138,34 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
     cold = first and kind not in _AHEAD_OF_TIME and not cfg.provisioned
     raw = os.environ.get("_X_AMZN_TRACE_ID")
     remaining = _remaining_ms(context)
+    try:
+        inv = _from_context(context, raw, remaining, cold, service or cfg.service)
+    except Exception:  # a context object whose attributes raise (a test double): read it field by field
+        inv = _from_context(_Careful(context), raw, remaining, cold, service or cfg.service)
+    inv.init_type = kind
+    if first and kind == "snap-start":
+        inv.restore = True
+        inv.keys["restore"] = True
+    return inv, _CURRENT.set(inv)
+
+
+class _Careful:
+    """The context's attributes, each read on its own: one that raises, or whose text raises, is absent."""
+
+    def __init__(self, context: object) -> None:
+        self._context = context
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = getattr(self._context, name, None)
+            if name == "memory_limit_in_mb":
+                return _memory(self._context)
+            return value if value is None or type(value) is str else str(value)
+        except Exception:
+            return None
+
+
+def _from_context(context: Any, raw: str | None, remaining: float | None, cold: bool, service: str) -> Invocation:
     env = os.environ
     request_id = getattr(context, "aws_request_id", None)
     name = getattr(context, "function_name", None) or env.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -156,13 +182,9 @@ def begin(context: object, service: str | None = None) -> tuple[Invocation, Toke
         trace=parse(raw),
         cold_start=cold,
         deadline=None if remaining is None else time.time() + remaining / 1000.0,
-        service=service or cfg.service,
+        service=service,
     )
-    inv.init_type = kind
-    if first and kind == "snap-start":
-        inv.restore = True
-        inv.keys["restore"] = True
-    return inv, _CURRENT.set(inv)
+    return inv
 
 
 def end(token: Token[Invocation | None]) -> None:

@@ -59,6 +59,15 @@ def reset() -> None:
     _state.reset()
     _invocation.reset_process()
     redact.reset()
+    import sys
+
+    for module, cache in (
+        ("lambda_observe.tracing._otel_map", "_STATIC"),
+        ("lambda_observe.tracing.otlp", "_HANDLER_STATIC"),
+    ):
+        loaded = sys.modules.get(module)
+        if loaded is not None:  # the OTel modes' per-process attributes (function name, version, region)
+            getattr(loaded, cache).clear()
 
 
 def dropped_documents() -> int:

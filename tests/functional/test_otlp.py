@@ -454,3 +454,97 @@ def test_a_database_drivers_quoted_values_leave_the_exception_event(otlp_env):
     text = repr(request)
     assert "InvalidTextRepresentation" in text  # the event arrived
     assert "CANARY-sql-literal" not in text
+
+
+# --- a tester's findings ---------------------------------------------------------------------------------------------
+
+
+def test_a_mid_sized_span_beside_a_large_resource_is_cut_not_dropped(otlp_env, monkeypatch):
+    """A 30 KB span with a ~20 KB service name (so the resource leaves it less room than usual):
+    measured against its real room, it loses its metadata instead of the datagram being dropped."""
+    from lambda_observe import testing
+
+    monkeypatch.setenv("LAMBDA_OBSERVE_SERVICE", "s" * 20_000)
+    testing.reset()
+
+    @traced
+    def handler(event, context):
+        with subsegment("mid"):
+            add_metadata("blob", "y" * 30_000)
+        return None
+
+    handler({}, LambdaContext())
+    found = by_name(spans([request for _, request in receive(otlp_env.collector, 2)]))
+    assert {"mid", "## handler"} <= set(found)
+    assert "lambda_observe.truncated" in attributes(found["mid"].attributes)
+    assert testing.dropped_documents() == 0
+
+
+def test_log_trace_id_is_lower_case_hex_whatever_the_header(otlp_env, monkeypatch, capsys):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5F8AA8D2-1F0F9B6C1A2B3C4D5E6F7A8B;Parent=53995C3F42CD8AD8;Sampled=1")
+
+    @traced
+    def handler(event, context):
+        logging.getLogger("app").info("hello")
+
+    capsys.readouterr()
+    handler({}, LambdaContext())
+    line = next(x for x in capsys.readouterr().out.splitlines() if '"hello"' in x)
+    (_, request), *_ = receive(otlp_env.collector)
+    assert f'"trace_id":"{spans([request])[0].trace_id.hex()}"' in line
+    assert '"trace_id":"5f8aa8d21f0f9b6c1a2b3c4d5e6f7a8b"' in line
+
+
+def test_an_unhashable_span_name_is_traced_as_text(otlp_env):
+    @traced
+    def handler(event, context):
+        with subsegment(["list"]):  # type: ignore[arg-type]
+            pass
+
+    handler({}, LambdaContext())
+    names = set(by_name(spans([request for _, request in receive(otlp_env.collector)])))
+    assert len(names) == 2 and "## handler" in names
+
+
+@pytest.mark.parametrize("bad", ["str-raises", "property-raises", "int-raises"])
+def test_a_hostile_context_object_does_not_stop_the_handler(otlp_env, bad):
+    """A test double whose attributes raise, or whose values cannot be shown: the handler runs and
+    returns what it returns; the fields that cannot be read are left empty."""
+
+    class Unshowable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+        def __int__(self) -> int:
+            raise OverflowError("no number")
+
+    class Context:
+        function_name = "fn"
+        memory_limit_in_mb: Any = Unshowable() if bad == "int-raises" else 128
+        invoked_function_arn: Any = Unshowable() if bad == "str-raises" else "arn:aws:lambda:us-east-1:1:function:fn"
+
+        @property
+        def aws_request_id(self) -> str:
+            if bad == "property-raises":
+                raise RuntimeError("no id")
+            return "req-1"
+
+    @traced
+    def handler(event, context):
+        return "R"
+
+    assert handler({}, Context()) == "R"
+
+
+def test_the_handler_raised_line_survives_an_unprintable_exception(otlp_env, caplog):
+    class Weird(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    @traced(logs=False)
+    def handler(event, context):
+        raise Weird()
+
+    with caplog.at_level(logging.ERROR, logger="lambda_observe"), pytest.raises(Weird):
+        handler({}, LambdaContext())
+    assert any(r.getMessage() == "handler raised Weird: <unprintable Weird>" for r in caplog.records)

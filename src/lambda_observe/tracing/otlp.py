@@ -35,8 +35,9 @@ _time_ns = time.time_ns
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 _U64 = 0xFFFFFFFFFFFFFFFF
-#: Above this size a span is measured against the room it really has in a datagram (see ``_fit``).
-_LARGE = 32768
+#: Above this size a span is measured against the room it really has in a datagram beside the
+#: resource and scope (see ``_fit``): a span this small fits beside any resource under 60 KB.
+_LARGE = 4096
 
 
 def _new_span_id() -> bytes:
@@ -248,7 +249,7 @@ class OtlpBackend(OtelBase):
         if trace is None:
             return None
         header_root = trace.root  # 1-5f8aa8d2-1f0f...: validated by the header's parser
-        trace_hex = header_root[2:10] + header_root[11:]
+        trace_hex = (header_root[2:10] + header_root[11:]).lower()  # as OTel writes ids, whatever the header's case
         trace_id = _from_hex(trace_hex)
         parent = trace.parent
         parent_id = _from_hex(parent) if parent else None
@@ -258,7 +259,7 @@ class OtlpBackend(OtelBase):
 
     def start(self, name: str, parent: Any, namespace: str | None = None) -> OtlpSpan:
         root = parent if parent.__class__ is OtlpRoot else parent.root
-        span = OtlpSpan(_CLEAN.get(name) or _clean(name), parent, root)
+        span = OtlpSpan((type(name) is str and _CLEAN.get(name)) or _clean(name), parent, root)
         root.open[span] = span
         return span
 
@@ -269,7 +270,7 @@ class OtlpBackend(OtelBase):
         after the same memoized key and length each time.
         """
         faas_trigger, kind = otel_map.trigger(event)
-        span = OtlpSpan(_CLEAN.get(name) or _clean(name), root, root, kind)
+        span = OtlpSpan((type(name) is str and _CLEAN.get(name)) or _clean(name), root, root, kind)
         root.open[span] = span
         key = (faas_trigger, inv.function_arn, inv.function_name, inv.function_version)
         static = _HANDLER_STATIC.get(key) or _handler_static(key, inv, faas_trigger)
