@@ -33,9 +33,14 @@ def from_url(url: str) -> Any:
         raise ConfigError(f"idempotency store {shown}: expected a URL: {ACCEPTED}")
     shown = safe_url(url)
     try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise ConfigError(f"idempotency store {shown!r}: not a valid URL ({exc}); expected {ACCEPTED}") from None
+        parts: Any = urlsplit(url)
+    except ValueError:  # its message quotes the host part, which may hold a piece of the password
+        parts = None
+    if parts is None:  # raised here, not in the except block: no __context__ carries that message
+        raise ConfigError(
+            f"idempotency store {shown!r}: not a valid URL (its host part cannot be read: '[' or ']' outside an "
+            f"IPv6 address, or a bad port); expected {ACCEPTED}"
+        )
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
         from .sqlite import SQLiteStore
