@@ -30,10 +30,8 @@ MAX_LINE_BYTES = 256 * 1024 - 26 - 512
 #: Keys bound with ``append_keys``: a fresh dict per scope, never mutated in place.
 KEYS: ContextVar[dict[str, Any]] = ContextVar("lambda_observe_log_keys", default={})  # noqa: B039
 
-_RESERVED = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
-    | {"message", "asctime", "aws_request_id", "tenant_id"}
-)
+_OWN = list(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)  # a LogRecord's own attributes, in order
+_RESERVED = frozenset({*_OWN, "message", "asctime", "aws_request_id", "tenant_id"})
 #: Keys the formatter writes itself: a user's key of the same name (``extra=``, ``append_keys``,
 #: a dict message) never replaces them; its value is kept under ``PREFIX + key`` instead.
 RESERVED_KEYS = frozenset(
@@ -57,8 +55,8 @@ RESERVED_KEYS = frozenset(
     }
 )
 PREFIX = "extra_"
-_BASE_ATTRS = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) + 1  # + "message"
-_LAST_OWN = list(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)[-1]  # "process" or "taskName"
+_BASE_ATTRS = len(_OWN) + 1  # + "message"
+_LAST_OWN = _OWN[-1]  # "process", or "taskName" from 3.12
 _STAMP: list[Any] = [-1, ""]  # the second, and its text
 _LINE_BREAKS = {
     0x85: "\\u0085",

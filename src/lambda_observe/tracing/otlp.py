@@ -20,7 +20,7 @@ from . import _otel_map as otel_map
 from . import _otlp_proto as proto
 from ._otel_base import OtelBase
 from ._otlp_emit import MAX_DATAGRAM, MAX_REQUEST, OtlpEmitter
-from ._otlp_proto import BOOL_FIELDS, HEADS, INT_FIELDS, PARENT_TAG, STATUS_UNSET, STR_FIELDS, span_field, times
+from ._otlp_proto import HEADS, PARENT_TAG, STATUS_UNSET, times
 from ._span import (
     _bits,  # lambda_observe's own generator: reseeded after fork and SnapStart restore
     clean_name,
@@ -139,18 +139,7 @@ class OtlpSpan:
         found = HEADS[kind].get(self.name) if 0 <= kind < 6 else None
         parts.append(found if found is not None else proto.head(self.name, kind))
         parts.append(times(0x39, self.start_ns & _U64, 0x41, self.end_ns & _U64))
-        for item in (self.attributes if attributes is None else attributes).items():  # span_attributes(), inlined
-            cls = item[1].__class__
-            found = (
-                STR_FIELDS.get(item)
-                if cls is str
-                else BOOL_FIELDS.get(item)
-                if cls is bool
-                else INT_FIELDS.get(item)
-                if cls is int
-                else None
-            )
-            parts.append(found if found is not None else span_field(item))
+        parts.append(proto.span_attributes(self.attributes if attributes is None else attributes))
         if details:
             parts.append(self.encoded)
         keys = self.annotations
