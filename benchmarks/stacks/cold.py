@@ -53,9 +53,10 @@ PATCHING = {"patch_selective": patch_selective, "patch_all_sdk": patch_all_sdk, 
 def main() -> None:
     stack, with_boto3, daemon = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
     sys.path.insert(0, os.getcwd())
-    from benchmarks.stacks.common import Context, lambda_environment
+    from benchmarks.stacks.common import Context, lambda_environment, runtime_imports
 
     lambda_environment(daemon)
+    runtime_imports()
     start = time.perf_counter()
     if with_boto3:
         import boto3  # noqa: F401  (the handler module's own import, as most functions have)

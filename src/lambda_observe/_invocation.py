@@ -43,6 +43,7 @@ class Invocation:
         "function_arn",
         "function_name",
         "function_version",
+        "ids",
         "init_type",
         "keys",
         "memory_mb",
@@ -79,6 +80,9 @@ class Invocation:
         self.correlation_id: str | None = None
         self.debug = False
         self.keys: dict[str, Any] = {}
+        #: In the OTel modes, the handler span's ``(trace_id, span_id)`` in OTel hex form: generated
+        #: by lambda_observe, so the log formatter writes them as they are, without a redaction pass.
+        self.ids: tuple[str, str] | None = None
         self.init_type = "on-demand"
         #: The first invocation after a SnapStart restore.
         self.restore = False

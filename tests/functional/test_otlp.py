@@ -337,6 +337,27 @@ def test_log_lines_carry_otel_trace_and_span_ids(otlp_env, capsys):
     assert line["span_id"] == top.span_id.hex() and len(line["span_id"]) == 16
 
 
+def test_a_users_trace_id_key_does_not_replace_the_otel_ids(otlp_env, capsys):
+    """The line's ``trace_id`` and ``span_id`` are the span's, whatever the user passes in ``extra=``
+    (the user's values are kept under ``extra_trace_id`` / ``extra_span_id``)."""
+    import json
+
+    log = logging.getLogger("app.otlp")
+
+    @traced
+    def handler(event, context):
+        log.info("hello", extra={"trace_id": "mine", "span_id": "also-mine"})
+        return None
+
+    handler({}, LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (line,) = [x for x in lines if x.get("message") == "hello"]
+    (_, request), *_ = receive(otlp_env.collector)
+    top = spans([request])[0]
+    assert (line["trace_id"], line["span_id"]) == (top.trace_id.hex(), top.span_id.hex())
+    assert (line["extra_trace_id"], line["extra_span_id"]) == ("mine", "also-mine")
+
+
 def test_span_links_from_add_link(otlp_env):
     """``add_link`` records an upstream X-Ray trace as an OTLP link on the span."""
     from lambda_observe.tracing import _context, _state
@@ -355,7 +376,8 @@ def test_span_links_from_add_link(otlp_env):
 
 
 def test_otlp_mode_imports_neither_the_xray_sdk_nor_opentelemetry(tmp_path):
-    """A traced invocation in otlp mode imports no aws_xray_sdk, opentelemetry or google.protobuf."""
+    """A traced invocation in otlp mode imports no aws_xray_sdk, opentelemetry or google.protobuf; nor,
+    for its cold start, the X-Ray emitter or the ``socket`` module (the ``_socket`` extension is enough)."""
     code = (
         "import os, sys\n"
         "os.environ['LAMBDA_OBSERVE_TRACER'] = 'otlp'\n"
@@ -368,7 +390,8 @@ def test_otlp_mode_imports_neither_the_xray_sdk_nor_opentelemetry(tmp_path):
         "        pass\n"
         "    return 1\n"
         "assert h({}, None) == 1\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('aws_xray_sdk', 'opentelemetry', 'google')]\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('aws_xray_sdk', 'opentelemetry', 'google', 'socket')]\n"
+        "bad += [m for m in ('lambda_observe.tracing._emitter', 'lambda_observe.tracing.xray') if m in sys.modules]\n"
         "print(bad)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)

@@ -217,6 +217,9 @@ class LambdaJsonFormatter:
             log_data["cold_start"] = inv.cold_start
             if inv.trace is not None:
                 log_data["xray_trace_id"] = inv.trace.root
+            ids = inv.ids
+            if ids is not None:  # OTel modes: hex ids of our own making, for log-to-trace correlation
+                log_data["trace_id"], log_data["span_id"] = ids
             if inv.correlation_id is not None:
                 log_data["correlation_id"] = inv.correlation_id
             if inv.keys:

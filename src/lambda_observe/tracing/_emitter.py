@@ -15,12 +15,13 @@ is reported at once, at most every :data:`DROP_WARNING_INTERVAL` seconds. Never 
 
 from __future__ import annotations
 
+import _socket
 import logging
-import socket
 import time
 from typing import Any
 
 from .. import _invocation, _json, _warn
+from ._address import parse_address, resolve, udp_socket
 
 __all__ = ["DROP_WARNING_INTERVAL", "MAX_DATAGRAM", "UDPEmitter", "pack", "pack_counted", "parse_address"]
 
@@ -35,28 +36,12 @@ DROP_WARNING_INTERVAL = 60.0
 _LOG = logging.getLogger("lambda_observe")
 
 
-def parse_address(raw: str) -> tuple[str, int]:
-    """The UDP address in ``AWS_XRAY_DAEMON_ADDRESS`` (``host:port`` or ``tcp:h:p udp:h:p``)."""
-    text = raw.strip()
-    if " " in text:
-        for part in text.split():
-            if part.startswith("udp:"):
-                text = part[4:]
-                break
-        else:
-            raise ValueError(f"AWS_XRAY_DAEMON_ADDRESS={raw!r}: expected 'host:port' or 'tcp:h:p udp:h:p'")
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"AWS_XRAY_DAEMON_ADDRESS={raw!r}: expected 'host:port' with a port from 1 to 65535")
-    return host, int(port)
-
-
 class UDPEmitter:
     """Sends documents; never raises. Also usable as the X-Ray SDK recorder's emitter."""
 
     def __init__(self, address: str, ignore: tuple[str, ...] = ()) -> None:
         self._address: tuple[str, int] | None = None
-        self._socket: socket.socket | None = None
+        self._socket: _socket.socket | None = None
         self.ignore = ignore
         #: Datagrams (documents) that could not be sent (refused by the system, or not encodable), since start.
         self.dropped = 0
@@ -71,8 +56,7 @@ class UDPEmitter:
         if not address:
             return
         try:
-            host, port = parse_address(address)
-            self._address = (socket.gethostbyname(host), port)
+            self._address = resolve(address)
         except (ValueError, OSError) as exc:
             self._address = None
             # parse_address's message names the variable and its value; a resolution failure does not
@@ -111,8 +95,7 @@ class UDPEmitter:
         try:
             sock = self._socket
             if sock is None:
-                sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sock.setblocking(False)
+                sock = self._socket = udp_socket()
             sock.sendto(HEADER + payload, self._address)
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
             self._drop(exc, entities)

@@ -12,15 +12,15 @@ silently.
 
 from __future__ import annotations
 
+import _socket
 import logging
-import socket
 import time
 from binascii import b2a_base64
 
 from .. import _warn
 from . import _otel_map as otel_map
 from . import _otlp_proto as proto
-from ._emitter import parse_address
+from ._address import resolve, udp_socket
 
 __all__ = ["DROP_WARNING_INTERVAL", "HEADER", "MAX_DATAGRAM", "MAX_REQUEST", "OtlpEmitter", "resolve"]
 
@@ -37,20 +37,6 @@ _FRAMING = 3 * (1 + 3)
 #: Seconds between two WARNINGs about dropped datagrams (each says how many since the last).
 DROP_WARNING_INTERVAL = 60.0
 _LOG = logging.getLogger("lambda_observe")
-
-
-def resolve(address: str) -> tuple[str, int]:
-    """The IPv4 address and port of ``AWS_XRAY_DAEMON_ADDRESS`` (``host:port`` or ``tcp:h:p udp:h:p``).
-
-    An ASCII host is resolved as bytes: a ``str`` would load the IDNA codec (and ``unicodedata``)
-    at the first invocation, for an address that on Lambda is a literal IP.
-    """
-    host, port = parse_address(address)
-    try:
-        name: str | bytes = host.encode("ascii")
-    except UnicodeEncodeError:
-        name = host
-    return socket.gethostbyname(name), port  # type: ignore[arg-type]  # bytes are accepted as encoded
 
 
 class _Template:
@@ -95,7 +81,7 @@ class OtlpEmitter:
 
     def __init__(self, address: str, ignore: tuple[str, ...] = ()) -> None:
         self._address: tuple[str, int] | None = None
-        self._socket: socket.socket | None = None
+        self._socket: _socket.socket | None = None
         self._resources: dict[str, bytes] = {}
         self._templates: dict[tuple[str, bytes], _Template] = {}
         self.ignore = ignore  # host or URL patterns whose calls are not sent (patch(ignore=...))
@@ -197,9 +183,8 @@ class OtlpEmitter:
         except Exception as exc:  # a full buffer, an unreachable daemon: tracing must not hurt
             self._drop(exc)
 
-    def _open(self) -> socket.socket:
-        sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setblocking(False)
+    def _open(self) -> _socket.socket:
+        sock = self._socket = udp_socket()
         return sock
 
     def _drop(self, reason: BaseException) -> None:

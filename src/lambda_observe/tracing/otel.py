@@ -123,8 +123,7 @@ class OtelBackend(OtelBase):
         faas_trigger, kind = otel_map.trigger(event)
         span = self._open(name, root, _KINDS.get(kind, SpanKind.SERVER), otel_map.handler_attributes(inv, faas_trigger))
         made = span.span.get_span_context()  # a root span's trace id is the provider's, not the header's
-        inv.keys["trace_id"] = f"{made.trace_id if made.is_valid else root.trace_id:032x}"
-        inv.keys["span_id"] = span.id
+        inv.ids = (f"{made.trace_id if made.is_valid else root.trace_id:032x}", span.id)
         return span
 
     def finish(self, span: OtelSpan, end_ns: int = 0) -> None:

@@ -270,9 +270,7 @@ class OtlpBackend(OtelBase):
         else:
             field = (_RID_HEADS.get(len(data)) or _rid_head(len(data))) + data
         span.encoded = static[inv.cold_start] + field
-        keys = inv.keys
-        keys["trace_id"] = root.trace_hex
-        keys["span_id"] = span.span_id.hex()
+        inv.ids = (root.trace_hex, span.span_id.hex())
         return span
 
     def _close(self, span: OtlpSpan, end_ns: int) -> None:
