@@ -139,7 +139,10 @@ class OtlpSpan:
         found = HEADS[kind].get(self.name) if 0 <= kind < 6 else None
         parts.append(found if found is not None else proto.head(self.name, kind))
         parts.append(times(0x39, self.start_ns & _U64, 0x41, self.end_ns & _U64))
-        parts.append(proto.span_attributes(self.attributes if attributes is None else attributes))
+        if attributes is None:
+            attributes = self.attributes
+        if attributes:
+            parts.append(proto.span_attributes(attributes))
         if details:
             parts.append(self.encoded)
         keys = self.annotations
@@ -273,9 +276,27 @@ class OtlpBackend(OtelBase):
         inv.ids = (root.trace_hex, span.span_id.hex())
         return span
 
-    def _close(self, span: OtlpSpan, end_ns: int) -> None:
+    def finish(self, span: OtlpSpan, end_ns: int = 0) -> None:
+        """:meth:`OtelBase.finish`, with ``_close`` in line for the usual small span of our scope."""
+        if span.end_ns:
+            return
         span.end_ns = end_ns or _time_ns()
         data = span.encode()
+        root = span.root
+        if len(data) <= _LARGE and span.scope is SCOPE:
+            root.done.append(data)
+        else:
+            self._keep(span, data)
+        root.open.pop(span, None)
+        if span.parent is root or root.flushed:
+            self.flush(root)
+
+    def _close(self, span: OtlpSpan, end_ns: int) -> None:
+        span.end_ns = end_ns or _time_ns()
+        self._keep(span, span.encode())
+
+    def _keep(self, span: OtlpSpan, data: bytes) -> None:
+        """Hold the encoded span until the flush; a large one is first measured against its real room."""
         root = span.root
         if len(data) > _LARGE:  # a large span: measure the room it really has beside the resource and scope
             inv = root.inv
