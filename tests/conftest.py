@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+#: Python 3.10 keeps the standard findCaller: the tests of the 3.11+ walk have nothing to test there
+#: (tests/unit/test_caller.py checks, on every version, which lookup is in place).
+collect_ignore = ["unit/test_caller_walk.py"] if sys.version_info < (3, 11) else []
+
 DATA = Path(__file__).resolve().parent / "data"  # everything the tests read is in the repository
 SCHEMA_PATH = DATA / "schemas" / "xray-segmentdocument-schema-v1.0.0.json"
 EMF_SCHEMA_PATH = DATA / "schemas" / "cloudwatch-emf-schema.json"
