@@ -40,6 +40,10 @@ def run(rounds: int, invocations: int = 1000) -> dict[str, Any]:
         k: {s: statistics.median(v) for s, v in d.items()} for k, d in (("wall", wall), ("cpu", cpu), ("cold", cold))
     }
     over = {k: {s: med[k][s] - med[k]["bare"] for s in med[k]} for k in med}
+    counted = instructions()
+    if counted:
+        over["instructions"] = {s: v - counted["warm"]["bare"] for s, v in counted["warm"].items()}
+        over["cold instructions"] = {s: v - counted["cold"]["bare"] for s, v in counted["cold"].items()}
 
     def ratio(kind: str, a: str, b: str) -> float:
         return over[kind][a] / over[kind][b] if over[kind][b] > 0 else float("nan")
@@ -55,8 +59,40 @@ def run(rounds: int, invocations: int = 1000) -> dict[str, Any]:
             "warm otlp / adot (cpu)": ratio("cpu", "otlp", "adot"),
             "warm otel / adot (cpu)": ratio("cpu", "otel", "adot"),
             "cold added otlp / adot": ratio("cold", "otlp", "adot"),
+            **(
+                {
+                    "warm otlp / xray (instructions)": ratio("instructions", "otlp", "xray"),
+                    "warm otlp / adot (instructions)": ratio("instructions", "otlp", "adot"),
+                    "cold added otlp / adot (instructions)": ratio("cold instructions", "otlp", "adot"),
+                }
+                if counted
+                else {}
+            ),
         },
     }
+
+
+def instructions(small: int = 100, large: int = 600) -> dict[str, dict[str, float]]:
+    """Instructions under callgrind, repeatable whatever the machine is doing (user space only):
+    per warm invocation (``large`` minus ``small`` invocations) and for the cold start (the handler
+    module's imports and first invocation, after the runtime's own imports). Empty without valgrind."""
+    import shutil
+
+    from benchmarks.run import callgrind
+
+    if shutil.which("valgrind") is None:
+        return {}
+    module = "benchmarks.stacks.otel_stacks"
+    warm: dict[str, float] = {}
+    cold: dict[str, float] = {}
+    for stack in WARM:
+        runs = [callgrind([module, "count", stack, "127.0.0.1:9", str(n)]) for n in (small, large)]
+        warm[stack] = (runs[1] - runs[0]) / (large - small)
+        print(f"  otel instructions {stack}: {warm[stack]:,.0f} per warm invocation", file=sys.stderr)
+    for stack in COLD:
+        cold[stack] = float(callgrind([module, "cold-count", stack, "127.0.0.1:9"]))
+        print(f"  otel instructions {stack}: {cold[stack]:,.0f} for the cold start", file=sys.stderr)
+    return {"warm": warm, "cold": cold}
 
 
 def render(data: dict[str, Any]) -> list[str]:
@@ -78,6 +114,23 @@ def render(data: dict[str, Any]) -> list[str]:
             + (f"{cold:.0f}" if cold is not None else "-")
             + " |"
         )
+    if "instructions" in over:
+        lines += [
+            "",
+            "Instructions under valgrind's callgrind (`benchmarks.stacks.otel_stacks count` / `cold-count`): per warm",
+            "invocation over bare (600 minus 100 invocations), and for the cold start over bare (after the",
+            "runtime's own imports). An exact count, the same on a busy machine as on an idle one; user space only.",
+            "",
+            "| stack | warm instructions | cold instructions (millions) |",
+            "| --- | ---: | ---: |",
+        ]
+        for stack in WARM[1:]:
+            cold_i = over["cold instructions"].get(stack)
+            lines.append(
+                f"| {stack} | {over['instructions'][stack]:,.0f} | "
+                + (f"{cold_i / 1e6:,.1f}" if cold_i is not None else "-")
+                + " |"
+            )
     lines += ["", "| ratio | value | target |", "| --- | ---: | ---: |"]
     targets = {"warm otlp / xray": "≤ 1.0", "warm otlp / adot": "≤ 0.2", "cold added otlp / adot": "≤ 0.1"}
     for name, value in data["ratios"].items():
@@ -91,6 +144,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--invocations", type=int, default=1000)
     args = parser.parse_args()
+    from benchmarks.run import compiled
+
+    compiled()
     data = run(args.rounds, args.invocations)
     print(json.dumps(data, indent=1))
     print("\n".join(render(data)))

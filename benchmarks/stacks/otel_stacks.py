@@ -2,6 +2,8 @@
 
     python -m benchmarks.stacks.otel_stacks warm STACK DAEMON N BATCHES
     python -m benchmarks.stacks.otel_stacks cold STACK DAEMON
+    python -m benchmarks.stacks.otel_stacks count STACK DAEMON N       # for callgrind
+    python -m benchmarks.stacks.otel_stacks cold-count STACK DAEMON    # for callgrind
 
 The workload is warm.py's: a handler with one span ("work") and one INFO log line.
 
@@ -31,6 +33,7 @@ from benchmarks.stacks.common import (
     Context,
     lambda_environment,
     measure,
+    new_header,
     plain_json_logger,
     runtime_imports,
     work,
@@ -138,6 +141,16 @@ def main() -> None:
     mode, stack, daemon = sys.argv[1], sys.argv[2], sys.argv[3]
     sys.path.insert(0, os.getcwd())
     lambda_environment(daemon)
+    if mode == "count":  # N invocations and exit, for instruction counting (the first one is the cold one)
+        handler = STACKS[stack]()
+        for _ in range(int(sys.argv[4])):
+            os.environ["_X_AMZN_TRACE_ID"] = new_header()
+            handler(EVENT, Context())
+        return
+    if mode == "cold-count":  # the cold start alone, for instruction counting: run it minus bare's
+        runtime_imports()
+        STACKS[stack]()(EVENT, Context())
+        return
     if mode == "warm":
         handler = STACKS[stack]()
         results = measure(handler, int(sys.argv[4]), int(sys.argv[5]), EVENT)

@@ -284,3 +284,30 @@ def test_otel_mode_without_a_provider_warns_once_and_the_handler_runs(lambda_env
         assert handler({}, LambdaContext()) == 7
     said = [r.getMessage() for r in caplog.records if "no OpenTelemetry TracerProvider" in r.getMessage()]
     assert len(said) == 1
+
+
+def test_otel_mode_without_a_provider_writes_no_span_ids(lambda_env, monkeypatch, capsys):
+    """Without a recording provider there is no span of ours: a line carries no ``span_id`` (before, it
+    carried the header's Parent, the caller's span, as if it were the handler's) and no ``trace_id``."""
+    import json
+    import logging
+
+    from opentelemetry import trace
+
+    from tests.conftest import need, reset_library
+
+    need(isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider), "a global provider was set before")
+    monkeypatch.setenv("LAMBDA_OBSERVE_TRACER", "otel")
+    reset_library()
+    log = logging.getLogger("app.otel.noprovider")
+
+    @traced
+    def handler(event, context):
+        log.info("inside")
+        return 7
+
+    assert handler({}, LambdaContext()) == 7
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    (line,) = [x for x in lines if x.get("message") == "inside"]
+    assert "span_id" not in line and "trace_id" not in line, line
+    assert line["xray_trace_id"]

@@ -274,15 +274,18 @@ def test_any_tree_is_packed_once_within_the_limit(xray_validator, shape):
 
 
 @pytest.mark.parametrize("address", ["no-such-host.invalid:2000", "not an address"])
-def test_a_bad_daemon_address_warning_names_the_variable_and_value(caplog, address):
+@pytest.mark.parametrize("mode", ["xray", "otlp"])
+def test_a_bad_daemon_address_warning_names_the_variable_and_value(caplog, address, mode):
     """An unresolvable (or malformed) daemon address is reported naming AWS_XRAY_DAEMON_ADDRESS and
-    its value; nothing is sent and nothing raises."""
+    its value, by either emitter; nothing is sent and nothing raises."""
     from lambda_observe import _warn
+    from lambda_observe.tracing._otlp_emit import OtlpEmitter
 
     _warn.forget()
     with caplog.at_level(logging.WARNING, logger="lambda_observe"):
-        emitter = UDPEmitter(address)
+        emitter: Any = UDPEmitter(address) if mode == "xray" else OtlpEmitter(address)
     said = [r.getMessage() for r in caplog.records if "will not be sent" in r.getMessage()]
     assert len(said) == 1 and f"AWS_XRAY_DAEMON_ADDRESS={address!r}" in said[0], said
     assert emitter.address is None
-    emitter.send({"name": "x", "id": "a" * 16, "start_time": 1.0, "end_time": 2.0, "trace_id": TRACE})
+    if mode == "xray":
+        emitter.send({"name": "x", "id": "a" * 16, "start_time": 1.0, "end_time": 2.0, "trace_id": TRACE})

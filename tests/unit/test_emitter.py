@@ -17,7 +17,9 @@ def test_addresses():
     """host:port and the 'tcp:... udp:...' form; bad ones say what was expected."""
     assert parse_address("127.0.0.1:2000") == ("127.0.0.1", 2000)
     assert parse_address("tcp:127.0.0.1:2000 udp:127.0.0.2:2001") == ("127.0.0.2", 2001)
-    for bad in ("nohost", "host:", ":2000", "h:99999", "tcp:a:1 tcp:b:2"):
+    assert parse_address("tcp:127.0.0.1:2000\tudp:127.0.0.2:2001") == ("127.0.0.2", 2001)
+    # "²" and full-width digits pass str.isdigit() but are no port: refused naming the variable
+    for bad in ("nohost", "host:", ":2000", "h:99999", "tcp:a:1 tcp:b:2", "127.0.0.1:\u00b2", "127.0.0.1:\uff12\uff10"):
         with pytest.raises(ValueError, match="AWS_XRAY_DAEMON_ADDRESS"):
             parse_address(bad)
 

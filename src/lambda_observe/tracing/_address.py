@@ -15,7 +15,7 @@ __all__ = ["parse_address", "resolve", "udp_socket"]
 def parse_address(raw: str) -> tuple[str, int]:
     """The UDP address in ``AWS_XRAY_DAEMON_ADDRESS`` (``host:port`` or ``tcp:h:p udp:h:p``)."""
     text = raw.strip()
-    if " " in text:
+    if len(text.split()) > 1:
         for part in text.split():
             if part.startswith("udp:"):
                 text = part[4:]
@@ -23,7 +23,7 @@ def parse_address(raw: str) -> tuple[str, int]:
         else:
             raise ValueError(f"AWS_XRAY_DAEMON_ADDRESS={raw!r}: expected 'host:port' or 'tcp:h:p udp:h:p'")
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(f"AWS_XRAY_DAEMON_ADDRESS={raw!r}: expected 'host:port' with a port from 1 to 65535")
     return host, int(port)
 

@@ -91,8 +91,12 @@ class OtlpEmitter:
         self._warned_at: float | None = None
         try:
             self._address = resolve(address)
-        except (ValueError, OSError) as exc:
-            _warn.once("otlp-address", "lambda_observe: OTLP spans will not be sent: %s", exc)
+        except (ValueError, OSError) as exc:  # parse_address's message names the variable; a resolver's does not
+            _warn.once(
+                "otlp-address",
+                "lambda_observe: OTLP spans will not be sent: %s",
+                exc if isinstance(exc, ValueError) else f"AWS_XRAY_DAEMON_ADDRESS={address!r}: {exc}",
+            )
 
     @property
     def address(self) -> tuple[str, int] | None:

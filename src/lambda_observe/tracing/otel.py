@@ -123,7 +123,10 @@ class OtelBackend(OtelBase):
         faas_trigger, kind = otel_map.trigger(event)
         span = self._open(name, root, _KINDS.get(kind, SpanKind.SERVER), otel_map.handler_attributes(inv, faas_trigger))
         made = span.span.get_span_context()  # a root span's trace id is the provider's, not the header's
-        inv.ids = (f"{made.trace_id if made.is_valid else root.trace_id:032x}", span.id)
+        # Without a recording provider the "span" is the header's parent (or all zeros): no ids of a span
+        # of ours to correlate with, so none are written; nor for ids out of OTel's range (an IdGenerator's).
+        valid = made.is_valid and 0 < made.trace_id < 1 << 128 and 0 < made.span_id < 1 << 64
+        inv.ids = (f"{made.trace_id:032x}", f"{made.span_id:016x}") if valid and span.span.is_recording() else None
         return span
 
     def finish(self, span: OtelSpan, end_ns: int = 0) -> None:
