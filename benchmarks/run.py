@@ -818,7 +818,9 @@ def render(data: dict[str, Any], command: str) -> str:
         "## 2. Cold start",
         "",
         "A fresh interpreter per run, Lambda environment set; time from importing the handler module to the end",
-        "of its first invocation (milliseconds, median and min-max); peak RSS of the run.",
+        "of its first invocation (milliseconds, median and min-max); peak RSS of the run. The clock starts after",
+        "the modules the runtime interface client (awslambdaric) imports before it loads a handler, and every",
+        "stack imports compiled bytecode (lambda_observe's compiled first), as on Lambda with a compiled package.",
         "",
     ]
     for key in ("without_boto3", "with_boto3"):
