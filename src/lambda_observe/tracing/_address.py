@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import _socket
 
-__all__ = ["parse_address", "resolve", "udp_socket"]
+from .. import _warn
+
+__all__ = ["parse_address", "resolve", "resolve_or_warn", "udp_socket"]
 
 
 def parse_address(raw: str) -> tuple[str, int]:
@@ -40,6 +42,21 @@ def resolve(address: str) -> tuple[str, int]:
     except UnicodeEncodeError:
         name = host
     return _socket.gethostbyname(name), port  # type: ignore[arg-type]  # bytes are accepted as encoded
+
+
+def resolve_or_warn(address: str, key: str, what: str) -> tuple[str, int] | None:
+    """:func:`resolve`, or ``None`` after one WARNING that ``what`` will not be sent, naming the variable
+    and its value (a parse error's message does; a resolver's is given them here)."""
+    try:
+        return resolve(address)
+    except (ValueError, OSError) as exc:
+        _warn.once(
+            key,
+            "lambda_observe: %s will not be sent: %s",
+            what,
+            exc if isinstance(exc, ValueError) else f"AWS_XRAY_DAEMON_ADDRESS={address!r}: {exc}",
+        )
+        return None
 
 
 def udp_socket() -> _socket.socket:

@@ -20,8 +20,8 @@ import logging
 import time
 from typing import Any
 
-from .. import _invocation, _json, _warn
-from ._address import parse_address, resolve, udp_socket
+from .. import _invocation, _json
+from ._address import parse_address, resolve_or_warn, udp_socket
 
 __all__ = ["DROP_WARNING_INTERVAL", "MAX_DATAGRAM", "UDPEmitter", "pack", "pack_counted", "parse_address"]
 
@@ -55,16 +55,7 @@ class UDPEmitter:
     def set_daemon_address(self, address: str | None) -> None:
         if not address:
             return
-        try:
-            self._address = resolve(address)
-        except (ValueError, OSError) as exc:
-            self._address = None
-            # parse_address's message names the variable and its value; a resolution failure does not
-            _warn.once(
-                "daemon-address",
-                "lambda_observe: tracing documents will not be sent: %s",
-                exc if isinstance(exc, ValueError) else f"AWS_XRAY_DAEMON_ADDRESS={address!r}: {exc}",
-            )
+        self._address = resolve_or_warn(address, "daemon-address", "tracing documents")
 
     @property
     def address(self) -> tuple[str, int] | None:

@@ -17,12 +17,11 @@ import logging
 import time
 from binascii import b2a_base64
 
-from .. import _warn
 from . import _otel_map as otel_map
 from . import _otlp_proto as proto
-from ._address import resolve, udp_socket
+from ._address import resolve_or_warn, udp_socket
 
-__all__ = ["DROP_WARNING_INTERVAL", "HEADER", "MAX_DATAGRAM", "MAX_REQUEST", "OtlpEmitter", "resolve"]
+__all__ = ["DROP_WARNING_INTERVAL", "HEADER", "MAX_DATAGRAM", "MAX_REQUEST", "OtlpEmitter"]
 
 HEADER = b'{"format":"json","version":1}\n'
 _PREFIXES = (HEADER + b"T1U", HEADER + b"T1S")
@@ -89,14 +88,7 @@ class OtlpEmitter:
         self.dropped = 0
         self._unreported = 0
         self._warned_at: float | None = None
-        try:
-            self._address = resolve(address)
-        except (ValueError, OSError) as exc:  # parse_address's message names the variable; a resolver's does not
-            _warn.once(
-                "otlp-address",
-                "lambda_observe: OTLP spans will not be sent: %s",
-                exc if isinstance(exc, ValueError) else f"AWS_XRAY_DAEMON_ADDRESS={address!r}: {exc}",
-            )
+        self._address = resolve_or_warn(address, "otlp-address", "OTLP spans")
 
     @property
     def address(self) -> tuple[str, int] | None:
