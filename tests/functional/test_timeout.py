@@ -245,27 +245,89 @@ def free_sigalrm():
             signal.setitimer(signal.ITIMER_REAL, *timer)
 
 
-def test_the_warning_uses_the_signal_timer_in_the_main_thread(lambda_env, warnings_seen, free_sigalrm):
-    """With SIGALRM free, the warning comes from our SIGALRM timer in the main thread, and the timer
-    is cancelled when the invocation ends in time."""
+def test_the_warning_comes_from_the_watcher_thread_and_leaves_sigalrm_alone(lambda_env, free_sigalrm):
+    """The warning is given by the process's one watcher thread; SIGALRM's handler and interval timer
+    are never touched (they stay the handler's own), and an invocation that ends in time leaves
+    nothing armed behind it: a later moment of its due time passes without a warning."""
     import signal
+    import time
 
     lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
+    seen = ThreadsSeen()
+    logging.getLogger("lambda_observe").addHandler(seen)
+    try:
 
-    @traced
-    def handler(event, context):
-        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0, "no signal timer armed"
-        return warnings_seen.event.wait(10)
+        @traced
+        def handler(event, context):
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "an interval timer was armed"
+            assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL, "SIGALRM's handler was replaced"
+            return seen.event.wait(10)
 
-    assert handler({}, LambdaContext(timeout_s=2.3)) is True
-    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0
+        assert handler({}, LambdaContext(timeout_s=2.3)) is True
+        assert seen.threads == ["lambda_observe-timeout"]
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
-    @traced
-    def quick(event, context):
-        return "ok"
+        @traced
+        def quick(event, context):
+            return "ok"
 
-    assert quick({}, LambdaContext(timeout_s=60)) == "ok"
-    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0, "a timer outlived its invocation"
+        assert quick({}, LambdaContext(timeout_s=2.3)) == "ok"  # due 0.3 s from now, ends at once
+        time.sleep(0.6)
+        assert seen.threads == ["lambda_observe-timeout"], "an ended invocation was warned of"
+    finally:
+        logging.getLogger("lambda_observe").removeHandler(seen)
+
+
+class ThreadsSeen(logging.Handler):
+    """The name of the thread that logged each timeout warning."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.event = threading.Event()
+        self.threads: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "from its deadline" in record.getMessage():
+            self.threads.append(record.threadName or "")
+            self.event.set()
+
+
+_FORKED = """
+import os, sys, time
+os.environ.update(AWS_LAMBDA_FUNCTION_NAME="fn", LAMBDA_TASK_ROOT="/tmp", LAMBDA_OBSERVE_TRACING="false",
+                  LAMBDA_OBSERVE_TIMEOUT_WARNING_MS="2000")
+from lambda_observe import traced
+from lambda_observe.testing import LambdaContext
+
+@traced
+def handler(event, context):
+    time.sleep(event["sleep"])
+    return "ok"
+
+handler({"sleep": 0}, LambdaContext(timeout_s=60))  # the parent's watcher is started
+sys.stdout.flush()
+pid = os.fork()
+handler({"sleep": 0.8}, LambdaContext(timeout_s=2.3))  # due after 0.3 s, in both processes
+sys.stdout.flush()
+if pid:
+    os.waitpid(pid, 0)
+"""
+
+
+def test_a_forked_child_gets_its_own_watcher(tmp_path):
+    """A process forked after an invocation (a SnapStart restore is tested this way) has no watcher
+    thread: it starts its own, and both processes warn of their own invocation."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "forked.py"
+    script.write_text(_FORKED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    warnings = [json.loads(line) for line in done.stdout.splitlines() if "from its deadline" in line]
+    assert len(warnings) == 2, done.stdout
+    assert len({w["function_request_id"] for w in warnings}) == 2
 
 
 def test_a_users_own_sigalrm_handler_and_timer_are_left_alone(lambda_env, warnings_seen, free_sigalrm):
@@ -298,7 +360,8 @@ def test_a_users_own_sigalrm_handler_and_timer_are_left_alone(lambda_env, warnin
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert not [m for m in warnings_seen.messages if "from its deadline" in m]  # replaced: no warning (documented)
+    # the warning does not use SIGALRM: the user's timer and handler take nothing from it
+    assert [m for m in warnings_seen.messages if "from its deadline" in m]
 
 
 def test_our_pending_timer_is_cancelled_when_the_user_took_the_signal(lambda_env, warnings_seen, free_sigalrm):
