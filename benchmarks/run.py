@@ -634,8 +634,12 @@ def _gap_sentence(data: dict[str, Any]) -> str:
         ours, floor = _syscalls_over_bare(sc, "lambda_observe"), _syscalls_over_bare(sc, "floor")
         parts.append(
             f"System calls: {ours[0]:g} per invocation ({ours[1]}) against the floor's {floor[0]:g} ({floor[1]}); "
-            "lambda_observe's `setitimer` pair is the timeout warning's alarm, its `getpid` the one every stdlib "
-            "`LogRecord` makes."
+            "lambda_observe's `getpid` is the one every stdlib `LogRecord` makes"
+            + (
+                ", its `setitimer` pair the timeout warning's alarm."
+                if "setitimer" in ours[1]
+                else " (the timeout warning's watcher thread costs no system call per invocation)."
+            )
         )
     line = _profile_value(profile_text, "one log line through")
     fmt = _profile_value(profile_text, "of which: formatting")

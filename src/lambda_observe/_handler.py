@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
@@ -60,16 +61,29 @@ class _First:
     done = False
 
 
-_RUNNING: list[str | None] = []  # the trace headers of the invocations running in this process
+#: The invocations running in this process: (the thread running it, its trace header).
+_RUNNING: list[tuple[int, str | None]] = []
 _RUNNING_LOCK = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child has only the thread that forked: the invocations of the others are not running."""
+    global _RUNNING_LOCK
+    _RUNNING_LOCK = threading.Lock()
+    me = threading.get_ident()
+    _RUNNING[:] = [entry for entry in _RUNNING if entry[0] == me]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _enter(header: str | None) -> tuple[bool, bool]:
     """Count an invocation in: (overlaps another, its header is a running invocation's)."""
     with _RUNNING_LOCK:
         overlapping = bool(_RUNNING)
-        shared = header in _RUNNING
-        _RUNNING.append(header)
+        shared = any(running == header for _, running in _RUNNING)
+        _RUNNING.append((threading.get_ident(), header))
     if overlapping:
         _warn.once(
             "overlap",
@@ -82,10 +96,14 @@ def _enter(header: str | None) -> tuple[bool, bool]:
 
 def _leave(header: str | None) -> None:
     with _RUNNING_LOCK:
-        try:
-            _RUNNING.remove(header)
-        except ValueError:
-            pass
+        mine = (threading.get_ident(), header)
+        if mine in _RUNNING:
+            _RUNNING.remove(mine)
+        else:  # ended in another thread than it started in: the first of the same header
+            for entry in _RUNNING:
+                if entry[1] == header:
+                    _RUNNING.remove(entry)
+                    break
 
 
 def _first_invocation() -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -38,23 +39,50 @@ from ._invocation import Invocation
 __all__ = ["arm", "disarm"]
 
 _LOG = logging.getLogger("lambda_observe")
+_INF = float("inf")
+_TIMEOUT_MAX = min(threading.TIMEOUT_MAX, 1e6)
 #: The invocation being watched: (invocation, root span, its context, when it is due), or nothing.
 _ARMED: list[tuple[Invocation, Any, contextvars.Context, float]] = []
-#: Guards the watcher's state; the watcher waits on it.
-_WATCH = threading.Condition(threading.Lock())
-#: When the last invocation armed is (or was) due.
-_LAST_DUE = [float("-inf")]
-#: When the watcher wakes next (``time.time()``), ``inf`` while it waits to be woken.
-_WAKE_AT = [float("inf")]
+#: When the last invocation armed is (or was) due, and how long it had from arming to then.
+_LAST = [-_INF, 0.0]
+#: When the watcher wakes next (``time.time()``), ``inf`` while it sleeps until rung.
+_WAKE_AT = [_INF]
 #: How much sooner than the watcher's wake-up an invocation may be due without waking it: the
 #: remaining time comes in whole milliseconds, so the deadlines of one function's invocations jitter
 #: by a millisecond either way. At worst the warning comes this much late.
 _SLACK = 0.01
-#: The watcher thread of this process, once started.
-_WATCHER: list[threading.Thread] = []
-# Held for the whole warning: disarm waits for it, so the handler's final documents are always sent
-# after the in-progress ones (X-Ray keeps the last document of an id).
-_FIRING = threading.Lock()
+#: Idle, the watcher looks again after the last invocation's budget (so that the next invocation,
+#: due that long after it starts, never has to wake it), but not more often than this, and stops
+#: looking after :data:`_IDLE_FOR` seconds without an invocation (then the next one wakes it).
+_IDLE_MIN = 0.1
+_IDLE_FOR = 600.0
+
+
+class _Native:
+    """The watcher's thread and locks: the operating system's, also under gevent's monkey-patching
+    (where ``threading`` would give a greenlet that never runs while a handler holds the hub)."""
+
+    start: Any = None
+    lock: Any = None
+    guard: Any = None  # the watcher's state
+    bell: Any = None  # locked, except while ringing: the watcher sleeps acquiring it
+    firing: Any = None  # held for a whole warning: disarm waits for it (final documents come last)
+    sleeping = False
+    started = False
+
+
+def _natives() -> tuple[Any, Any]:
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None:
+        try:
+            if monkey.is_module_patched("threading"):
+                start, lock = monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
+                return start, lock
+        except Exception:
+            pass
+    import _thread
+
+    return _thread.start_new_thread, _thread.allocate_lock
 
 
 def open_tree(opened: list[Any]) -> str:
@@ -111,14 +139,15 @@ def arm(inv: Invocation, root: Any) -> Any:
     margin = config.get().timeout_warning_ms
     if margin <= 0 or inv.deadline is None:
         return None
-    entry = (inv, root, contextvars.copy_context(), inv.deadline - margin / 1000.0)
-    with _WATCH:
+    due = inv.deadline - margin / 1000.0
+    entry = (inv, root, contextvars.copy_context(), due)
+    if not _Native.started:
+        _start_watcher()
+    with _Native.guard:
         _ARMED[:] = [entry]
-        _LAST_DUE[0] = entry[3]
-        if not _WATCHER:
-            _start_watcher()
-        elif entry[3] < _WAKE_AT[0] - _SLACK:  # due well before the watcher wakes: wake it now (rare)
-            _WATCH.notify()
+        _LAST[0], _LAST[1] = due, due - time.time()
+        if due < _WAKE_AT[0] - _SLACK:  # due well before the watcher wakes: wake it now (rare)
+            _ring()
     return entry
 
 
@@ -126,45 +155,74 @@ def disarm(handle: Any) -> None:
     """Stop watching; the invocation ended in time (or ended anyway)."""
     if handle is None:
         return
-    with _FIRING:  # a warning under way finishes sending first
+    with _Native.firing:  # a warning under way finishes sending first
         if _ARMED and _ARMED[0] is handle:
             _ARMED.clear()
 
 
+def _ring() -> None:
+    """Wake the watcher; called with the guard held."""
+    if _Native.sleeping:
+        _Native.sleeping = False
+        _Native.bell.release()
+
+
+_STARTING = threading.Lock()
+
+
 def _start_watcher() -> None:
-    """Called with ``_WATCH`` held."""
-    if not _FORK_HOOK:
-        os.register_at_fork(after_in_child=_after_fork)
-        _FORK_HOOK.append(True)
-    thread = threading.Thread(target=_watch, name="lambda_observe-timeout", daemon=True)
-    _WATCHER.append(thread)
-    thread.start()
+    with _STARTING:
+        if _Native.started:
+            return
+        start, lock = _natives()
+        if _Native.start is None:  # the first watcher of this process: a forked child starts its own
+            os.register_at_fork(after_in_child=_after_fork)
+        _Native.start, _Native.lock = start, lock
+        _fresh_locks()
+        start(_watch, ())
+        _Native.started = True
+
+
+def _fresh_locks() -> None:
+    _Native.guard, _Native.bell, _Native.firing = _Native.lock(), _Native.lock(), _Native.lock()
+    _Native.bell.acquire()
+
+
+def _next(now: float) -> tuple[Any, float]:
+    """What the watcher does now, with the guard held: (the entry due, or None; how long to sleep)."""
+    if _ARMED:
+        entry = _ARMED[0]
+        if entry[3] <= now:
+            return entry, 0.0
+        return None, entry[3] - now  # until it is due: one that starts meanwhile is due later
+    if _LAST[0] > now:
+        return None, _LAST[0] - now  # the last one armed ended; none is due before it would have been
+    if now - _LAST[0] < _IDLE_FOR:  # idle: look again before the next invocation could be due
+        return None, max(_LAST[1], _IDLE_MIN)
+    return None, _INF  # long idle: the next invocation wakes us
 
 
 def _watch() -> None:
+    try:  # the name the warning's log record carries (threadName)
+        threading.current_thread().name = "lambda_observe-timeout"
+    except Exception:
+        pass
     while True:
-        with _WATCH:
-            due = None
-            while due is None:
-                now = time.time()
-                if _ARMED and _ARMED[0][3] <= now:
-                    due = _ARMED[0]
-                    continue
-                # Sleep until the invocation under way would be due, or the last one armed (it may have
-                # ended before we looked): one that starts meanwhile is due later, so it need not wake
-                # us; one due sooner does (see arm).
-                horizon = _ARMED[0][3] if _ARMED else _LAST_DUE[0]
-                if horizon > now:
-                    _WAKE_AT[0] = horizon
-                    _WATCH.wait(horizon - now)
-                else:  # nothing under way, nothing to come: sleep until an invocation is armed
-                    _WAKE_AT[0] = float("inf")
-                    _WATCH.wait()
-            _WAKE_AT[0] = float("inf")
-        with _FIRING:
-            if _ARMED and _ARMED[0] is due:  # not disarmed meanwhile: warn once
+        with _Native.guard:
+            entry, delay = _next(time.time())
+            if entry is None:
+                _WAKE_AT[0] = time.time() + delay
+                _Native.sleeping = True
+        if entry is None:
+            _Native.bell.acquire(True, -1 if delay == _INF else min(delay, _TIMEOUT_MAX))
+            with _Native.guard:
+                _Native.sleeping = False
+                _WAKE_AT[0] = _INF
+            continue
+        with _Native.firing:
+            if _ARMED and _ARMED[0] is entry:  # not disarmed meanwhile: warn once
                 _ARMED.clear()
-                _fire(due)
+                _fire(entry)
 
 
 def _fire(entry: tuple[Invocation, Any, contextvars.Context, float]) -> None:
@@ -175,15 +233,15 @@ def _fire(entry: tuple[Invocation, Any, contextvars.Context, float]) -> None:
         pass
 
 
-_FORK_HOOK: list[bool] = []
-
-
 def _after_fork() -> None:
-    """A forked child has no watcher thread (and the parent's locks may have been held): start anew."""
-    global _WATCH, _FIRING
-    _WATCH = threading.Condition(threading.Lock())
-    _FIRING = threading.Lock()
-    _WATCHER.clear()
+    """A forked child has no watcher thread (and the parent's locks may have been held): its next
+    armed invocation starts one."""
+    global _STARTING
+    _STARTING = threading.Lock()
+    if _Native.lock is not None:
+        _fresh_locks()
+    _Native.started = False
+    _Native.sleeping = False
     _ARMED.clear()
-    _WAKE_AT[0] = float("inf")
-    _LAST_DUE[0] = float("-inf")
+    _WAKE_AT[0] = _INF
+    _LAST[0], _LAST[1] = -_INF, 0.0

@@ -60,9 +60,12 @@ def _float(name: str, default: float) -> float:
     if raw is None or not raw.strip():
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r}: expected a number") from None
+    if value != value:  # NaN compares false with everything: it would switch things off unseen
+        raise ValueError(f"{name}={raw!r}: expected a number")
+    return value
 
 
 def _buffer_level(name: str) -> str | None:

@@ -314,6 +314,134 @@ if pid:
 """
 
 
+class CountingBell:
+    """Stands in for the watcher's bell: counts the times an invocation had to wake the watcher."""
+
+    def __init__(self, bell: Any) -> None:
+        self.bell = bell
+        self.rings = 0
+
+    def acquire(self, *args: Any) -> bool:
+        return bool(self.bell.acquire(*args))
+
+    def release(self) -> None:
+        self.rings += 1
+        self.bell.release()
+
+
+def test_spaced_invocations_never_wake_the_watcher(lambda_env, warnings_seen):
+    """Invocations further apart than their budget (a quiet function): the idle watcher looks again
+    within one budget, so no invocation has to wake it (a wake-up is a system call in the
+    invocation's path); and each slow invocation still gets its warning."""
+    import time
+
+    from lambda_observe import _timeout
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "500")
+
+    @traced
+    def handler(event, context):
+        time.sleep(event["sleep"])
+        return "ok"
+
+    assert handler({"sleep": 0}, LambdaContext(timeout_s=0.65)) == "ok"  # starts the watcher
+    bell = CountingBell(_timeout._Native.bell)
+    _timeout._Native.bell = bell
+    for i in range(6):
+        time.sleep(0.25)  # longer than the 0.15 s budget: the watcher is idle when the next one starts
+        assert handler({"sleep": 0.25 if i % 2 else 0}, LambdaContext(timeout_s=0.65)) == "ok"
+    assert bell.rings == 0
+    assert len([m for m in warnings_seen.messages if "from its deadline" in m]) == 3
+
+
+_GEVENT = """
+from gevent import monkey
+monkey.patch_all()
+import json, os, time
+os.environ.update(AWS_LAMBDA_FUNCTION_NAME="fn", LAMBDA_TASK_ROOT="/tmp", LAMBDA_OBSERVE_TRACING="false")
+from lambda_observe import traced
+from lambda_observe.testing import LambdaContext
+
+native_sleep = monkey.get_original("time", "sleep")
+
+@traced
+def handler(kind, context):
+    if kind == "busy":  # pure Python, never yields to gevent's hub
+        end = time.time() + 0.4
+        while time.time() < end:
+            pass
+    else:  # blocked in a C call gevent does not know
+        native_sleep(0.4)
+    return kind
+
+for kind in ("busy", "blocked"):
+    handler(kind, LambdaContext(aws_request_id=kind, timeout_s=0.6))
+"""
+
+
+def test_the_watcher_is_a_real_thread_under_gevent(tmp_path):
+    """Under gevent's monkey-patching a ``threading`` thread is a greenlet, which would never run
+    while a handler holds the hub: the watcher is an operating-system thread, so a CPU-bound handler
+    and one blocked in C still get their warnings."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("gevent")
+    script = tmp_path / "gevent_handler.py"
+    script.write_text(_GEVENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    warned = [
+        json.loads(line)["function_request_id"] for line in done.stdout.splitlines() if "from its deadline" in line
+    ]
+    assert warned == ["busy", "blocked"], done.stdout
+
+
+_FORK_MID_INVOCATION = """
+import os, sys, threading, time
+os.environ.update(AWS_LAMBDA_FUNCTION_NAME="fn", LAMBDA_TASK_ROOT="/tmp", LAMBDA_OBSERVE_TRACING="false",
+                  LAMBDA_OBSERVE_LOG_LEVEL="ERROR")
+import logging
+from lambda_observe import traced
+from lambda_observe.testing import LambdaContext
+
+@traced
+def handler(event, context):
+    time.sleep(event)
+
+background = threading.Thread(target=handler, args=(0.5, LambdaContext(aws_request_id="bg", timeout_s=30)))
+background.start()
+time.sleep(0.1)
+pid = os.fork()
+if pid == 0:  # the child has no background thread: its invocations overlap nothing
+    logging.getLogger("lambda_observe").setLevel(logging.WARNING)
+    for i in range(2):
+        handler(0.3, LambdaContext(aws_request_id=f"child{i}", timeout_s=0.6))
+    sys.stdout.flush()
+    os._exit(0)
+background.join()
+os.waitpid(pid, 0)
+"""
+
+
+def test_a_child_forked_beside_a_running_invocation_is_not_left_overlapping(tmp_path):
+    """A process forked while another thread runs an invocation: that thread does not exist in the
+    child, so the child's own invocations are not taken as overlapping it (they would get no
+    warning, and no trace when the header is the same)."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_mid.py"
+    script.write_text(_FORK_MID_INVOCATION)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert not [x for x in lines if "already running" in x["message"]], done.stdout
+    assert [x["function_request_id"] for x in lines if "from its deadline" in x["message"]] == ["child0", "child1"]
+
+
 def test_a_forked_child_gets_its_own_watcher(tmp_path):
     """A process forked after an invocation (a SnapStart restore is tested this way) has no watcher
     thread: it starts its own, and both processes warn of their own invocation."""

@@ -32,6 +32,14 @@ def test_bad_number(monkeypatch):
         config.Config.from_env()
 
 
+@pytest.mark.parametrize("raw", ["nan", "NaN", " -nan "])
+def test_nan_is_not_a_number(monkeypatch, raw):
+    """NaN compares false with everything, so it would switch the timeout warning off unseen: refused."""
+    monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", raw)
+    with pytest.raises(ValueError, match=r"LAMBDA_OBSERVE_TIMEOUT_WARNING_MS=.*: expected a number"):
+        config.Config.from_env()
+
+
 def test_read_once_until_reset(monkeypatch):
     """get() snapshots the environment; reset() makes it read again."""
     config.reset()
