@@ -140,6 +140,8 @@ def arm(inv: Invocation, root: Any) -> Any:
     if margin <= 0 or inv.deadline is None:
         return None
     due = inv.deadline - margin / 1000.0
+    if due != due:  # a context that gave NaN for its remaining time: nothing to watch
+        return None
     entry = (inv, root, contextvars.copy_context(), due)
     if not _Native.started:
         _start_watcher()

@@ -578,3 +578,26 @@ def test_a_users_timer_due_with_ours_is_kept(lambda_env, free_sigalrm):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_context_giving_nan_leaves_the_watcher_working(lambda_env, warnings_seen):
+    """A context whose remaining time is NaN (a test double, say) is not watched, and the watcher
+    still warns for the next invocation (a NaN sleep used to end the watcher thread for good)."""
+    import time
+
+    lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "500")
+
+    class NanContext:
+        aws_request_id = "nan"
+
+        def get_remaining_time_in_millis(self) -> float:
+            return float("nan")
+
+    @traced
+    def handler(event, context):
+        time.sleep(event)
+        return event
+
+    assert handler(0.05, NanContext()) == 0.05
+    assert handler(0.3, LambdaContext(aws_request_id="normal", timeout_s=0.6)) == 0.3
+    assert [m.split()[1] for m in warnings_seen.messages if "from its deadline" in m] == ["normal"]
