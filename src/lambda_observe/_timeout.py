@@ -211,9 +211,10 @@ def _watch() -> None:
         pass
     while True:
         with _Native.guard:
-            entry, delay = _next(time.time())
+            now = time.time()
+            entry, delay = _next(now)
             if entry is None:
-                _WAKE_AT[0] = time.time() + delay
+                _WAKE_AT[0] = now + delay
                 _Native.sleeping = True
         if entry is None:
             _Native.bell.acquire(True, -1 if delay == _INF else min(delay, _TIMEOUT_MAX))

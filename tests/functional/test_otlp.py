@@ -317,22 +317,27 @@ def test_timeout_warning_ends_open_spans_with_an_event(otlp_env, monkeypatch):
         assert span.status.code == trace_pb2.Status.STATUS_CODE_ERROR
 
 
-def test_log_lines_carry_otel_trace_and_span_ids(otlp_env, capsys):
-    """In otlp mode each log line has ``trace_id`` and ``span_id`` in OTel hex form."""
+def _hello_line_and_top_span(otlp_env, capsys, extra=None):
+    """Run a handler that logs "hello" (with ``extra``): that line, and the top span it sent."""
     import json
 
     log = logging.getLogger("app.otlp")
 
     @traced
     def handler(event, context):
-        log.info("hello")
+        log.info("hello", extra=extra)
         return None
 
     handler({}, LambdaContext())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     (line,) = [x for x in lines if x.get("message") == "hello"]
     (_, request), *_ = receive(otlp_env.collector)
-    top = spans([request])[0]
+    return line, spans([request])[0]
+
+
+def test_log_lines_carry_otel_trace_and_span_ids(otlp_env, capsys):
+    """In otlp mode each log line has ``trace_id`` and ``span_id`` in OTel hex form."""
+    line, top = _hello_line_and_top_span(otlp_env, capsys)
     assert line["trace_id"] == top.trace_id.hex() and len(line["trace_id"]) == 32
     assert line["span_id"] == top.span_id.hex() and len(line["span_id"]) == 16
 
@@ -340,20 +345,7 @@ def test_log_lines_carry_otel_trace_and_span_ids(otlp_env, capsys):
 def test_a_users_trace_id_key_does_not_replace_the_otel_ids(otlp_env, capsys):
     """The line's ``trace_id`` and ``span_id`` are the span's, whatever the user passes in ``extra=``
     (the user's values are kept under ``extra_trace_id`` / ``extra_span_id``)."""
-    import json
-
-    log = logging.getLogger("app.otlp")
-
-    @traced
-    def handler(event, context):
-        log.info("hello", extra={"trace_id": "mine", "span_id": "also-mine"})
-        return None
-
-    handler({}, LambdaContext())
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    (line,) = [x for x in lines if x.get("message") == "hello"]
-    (_, request), *_ = receive(otlp_env.collector)
-    top = spans([request])[0]
+    line, top = _hello_line_and_top_span(otlp_env, capsys, {"trace_id": "mine", "span_id": "also-mine"})
     assert (line["trace_id"], line["span_id"]) == (top.trace_id.hex(), top.span_id.hex())
     assert (line["extra_trace_id"], line["extra_span_id"]) == ("mine", "also-mine")
 

@@ -24,10 +24,12 @@ class WarningSeen(logging.Handler):
         super().__init__(logging.WARNING)
         self.event = threading.Event()
         self.messages: list[str] = []
+        self.threads: list[str] = []  # the thread that logged each timeout warning
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
         if "from its deadline" in record.getMessage():
+            self.threads.append(record.threadName or "")
             self.event.set()
 
 
@@ -245,7 +247,7 @@ def free_sigalrm():
             signal.setitimer(signal.ITIMER_REAL, *timer)
 
 
-def test_the_warning_comes_from_the_watcher_thread_and_leaves_sigalrm_alone(lambda_env, free_sigalrm):
+def test_the_warning_comes_from_the_watcher_thread_and_leaves_sigalrm_alone(lambda_env, warnings_seen, free_sigalrm):
     """The warning is given by the process's one watcher thread; SIGALRM's handler and interval timer
     are never touched (they stay the handler's own), and an invocation that ends in time leaves
     nothing armed behind it: a later moment of its due time passes without a warning."""
@@ -253,43 +255,25 @@ def test_the_warning_comes_from_the_watcher_thread_and_leaves_sigalrm_alone(lamb
     import time
 
     lambda_env.monkeypatch.setenv("LAMBDA_OBSERVE_TIMEOUT_WARNING_MS", "2000")
-    seen = ThreadsSeen()
-    logging.getLogger("lambda_observe").addHandler(seen)
-    try:
+    seen = warnings_seen
 
-        @traced
-        def handler(event, context):
-            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "an interval timer was armed"
-            assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL, "SIGALRM's handler was replaced"
-            return seen.event.wait(10)
+    @traced
+    def handler(event, context):
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "an interval timer was armed"
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL, "SIGALRM's handler was replaced"
+        return seen.event.wait(10)
 
-        assert handler({}, LambdaContext(timeout_s=2.3)) is True
-        assert seen.threads == ["lambda_observe-timeout"]
-        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+    assert handler({}, LambdaContext(timeout_s=2.3)) is True
+    assert seen.threads == ["lambda_observe-timeout"]
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
-        @traced
-        def quick(event, context):
-            return "ok"
+    @traced
+    def quick(event, context):
+        return "ok"
 
-        assert quick({}, LambdaContext(timeout_s=2.3)) == "ok"  # due 0.3 s from now, ends at once
-        time.sleep(0.6)
-        assert seen.threads == ["lambda_observe-timeout"], "an ended invocation was warned of"
-    finally:
-        logging.getLogger("lambda_observe").removeHandler(seen)
-
-
-class ThreadsSeen(logging.Handler):
-    """The name of the thread that logged each timeout warning."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.event = threading.Event()
-        self.threads: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "from its deadline" in record.getMessage():
-            self.threads.append(record.threadName or "")
-            self.event.set()
+    assert quick({}, LambdaContext(timeout_s=2.3)) == "ok"  # due 0.3 s from now, ends at once
+    time.sleep(0.6)
+    assert seen.threads == ["lambda_observe-timeout"], "an ended invocation was warned of"
 
 
 _FORKED = """
