@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from .. import _invocation, config
 from .. import redact as _redact
-from . import _buffer
+from . import _buffer, _fast
 from ._correlation import correlation_id
 from ._formatter import KEYS, MAX_LINE_BYTES, guard_logger, guard_loggers, make_formatter
 
@@ -93,6 +93,8 @@ def setup_logging(
         ours.setFormatter(formatter)
         root.addHandler(ours)
         configured = [ours]
+    for handler in configured:  # records that reach only these may take the short way (._fast)
+        setattr(handler, _fast.FORMATTER_ATTR, handler.formatter)
     _Setup.floor = _buffer.install(configured, _Setup.level)
     root.setLevel(_Setup.floor)
     _Setup.applied = _Setup.floor

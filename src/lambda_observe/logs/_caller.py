@@ -16,15 +16,19 @@ import sys
 from types import FrameType
 from typing import Any
 
-__all__ = ["AVAILABLE", "find_caller"]
+__all__ = ["AVAILABLE", "INTERNAL_CODE", "find_caller", "internal"]
 
 #: The walk below is the one of Python 3.11 to 3.13 (``logging._is_internal_frame`` exists).
 AVAILABLE = sys.version_info >= (3, 11) and callable(getattr(logging, "_is_internal_frame", None))
 _INTERNAL: dict[str, bool] = {}
 _SOURCE: list[Any] = [None]  # the logging._srcfile the remembered answers were made for
+#: lambda_observe's own files that stand between a log call and ``Logger._log`` (its file names as
+#: compiled): skipped like logging's own, so a record names the user's line.
+INTERNAL_CODE: set[str] = set()
 
 
-def _internal(filename: str) -> bool:
+def internal(filename: str) -> bool:
+    """Whether a frame of ``filename`` is logging's own (or importlib's), not the caller's."""
     source = logging._srcfile
     if _SOURCE[0] is not source:
         _INTERNAL.clear()
@@ -32,7 +36,7 @@ def _internal(filename: str) -> bool:
     known = _INTERNAL.get(filename)
     if known is None:
         name = os.path.normcase(filename)
-        known = name == source or ("importlib" in name and "_bootstrap" in name)
+        known = name == source or ("importlib" in name and "_bootstrap" in name) or filename in INTERNAL_CODE
         if len(_INTERNAL) < 4096:
             _INTERNAL[filename] = known
     return known
@@ -50,7 +54,7 @@ def find_caller(
         if next_f is None:
             break
         f = next_f
-        if not _internal(f.f_code.co_filename):
+        if not internal(f.f_code.co_filename):
             stacklevel -= 1
     assert f is not None
     co = f.f_code

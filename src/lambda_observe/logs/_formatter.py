@@ -10,9 +10,9 @@ from contextvars import ContextVar
 from itertools import islice
 from typing import Any
 
-from .. import _invocation, _json
+from .. import _invocation, _json, config
 from .. import redact as _redact
-from . import _caller
+from . import _caller, _fast
 
 __all__ = [
     "KEYS",
@@ -287,9 +287,6 @@ class LambdaJsonFormatter:
             return json.dumps(fallback, separators=(",", ":"), ensure_ascii=False) + self.terminator
 
 
-_NOT_EXTRA = frozenset({"message", "asctime"})
-
-
 def _make_record(
     self: logging.Logger,
     name: str,
@@ -307,12 +304,7 @@ def _make_record(
     ``name``, ``levelname``...) is kept as ``extra_<key>`` instead of raising ``KeyError``."""
     record = logging.getLogRecordFactory()(name, level, fn, lno, msg, args, exc_info, func, sinfo)
     if extra is not None:
-        attrs = record.__dict__
-        for key in extra:
-            target = key
-            while target in _NOT_EXTRA or target in attrs:
-                target = PREFIX + str(target)
-            attrs[target] = extra[key]
+        _fast.add_extra(record.__dict__, extra)
     return record
 
 
@@ -322,6 +314,17 @@ class GuardedLogger(logging.Logger):
     makeRecord = _make_record
     if _caller.AVAILABLE:
         findCaller = _caller.find_caller
+        _log = _fast.log
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass with its own record handling (``handle``, ``makeRecord``...) gets the standard ``_log``."""
+        super().__init_subclass__(**kwargs)
+        if cls._log is _fast.log and any(getattr(cls, name) is not getattr(GuardedLogger, name) for name in _ROUTED):
+            cls._log = logging.Logger._log  # type: ignore[method-assign]
+
+
+#: The methods the short way of :mod:`._fast` stands in for.
+_ROUTED = ("handle", "callHandlers", "makeRecord", "findCaller")
 
 
 def guard_logger(logger: logging.Logger) -> logging.Logger:
@@ -335,6 +338,17 @@ def guard_logger(logger: logging.Logger) -> logging.Logger:
         and "findCaller" not in vars(logger)
     ):
         logger.findCaller = _caller.find_caller.__get__(logger)  # type: ignore[method-assign]
+    cls = type(logger)
+    if (
+        _caller.AVAILABLE
+        and cls._log is logging.Logger._log
+        and not any(name in vars(logger) for name in ("_log", "handle", "callHandlers"))
+        and cls.handle is logging.Logger.handle
+        and cls.callHandlers is logging.Logger.callHandlers
+        and getattr(logger.makeRecord, "__func__", None) is _make_record
+        and getattr(logger.findCaller, "__func__", None) is _caller.find_caller
+    ):
+        logger._log = _fast.log.__get__(logger)  # type: ignore[method-assign]
     return logger
 
 
@@ -360,8 +374,6 @@ def _merge(log_data: dict[str, Any], user: dict[str, Any]) -> None:
 
 
 def _default_service() -> str:
-    from .. import config
-
     return config.get().service
 
 

@@ -1,0 +1,164 @@
+"""The common log call, without the standard library's general machinery.
+
+``log.info("text", extra={...})`` goes through ``Logger._log``: ``findCaller``, a full
+``LogRecord`` (thread, process and task names, relative time...), ``Logger.handle``,
+``callHandlers`` up the logger tree, then ``Handler.handle``. When the only handler that
+record can reach is one :func:`~lambda_observe.logs.setup_logging` configured with its JSON
+formatter, none of that is read by anyone but that formatter. :func:`log` then builds a
+:class:`Record` holding what the formatter and the handler read, and hands it to that handler's
+``handle``: the same line as the general path, for about a third less work.
+
+Anything else takes the general path, decided at each call: a traceback or ``stack_info``, a
+``stacklevel``, a message that is not a ``str``, a filter on the logger or the handler (log
+buffering is one), another handler anywhere up the tree, ``propagate`` off before the root, a
+disabled logger, a handler level above the record's, a formatter changed since set-up, a custom
+``LogRecord`` factory, or no caller frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from . import _caller
+
+__all__ = ["FORMATTER_ATTR", "Record", "add_extra", "log"]
+
+#: Set by ``setup_logging`` on each handler it configured: the formatter it gave that handler.
+FORMATTER_ATTR = "_lambda_observe_formatter"
+_NOT_EXTRA = frozenset({"message", "asctime"})
+_OWN = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_MODULES: dict[str, tuple[str, str]] = {}  # pathname -> (filename, module), as LogRecord derives them
+_general = logging.Logger._log
+_DEFAULT_FACTORY = logging.LogRecord
+_HANDLE = logging.Handler.handle
+
+
+class Record(logging.LogRecord):
+    """A :class:`logging.LogRecord` with only the attributes lambda_observe's formatter reads set on
+    the instance (name, message and arguments, level, created, caller, the ``extra=`` keys); the
+    others (thread, process, relative time...) read as ``None`` from the class."""
+
+    thread = threadName = processName = process = taskName = relativeCreated = msecs = None
+
+    def __init__(self) -> None:  # built by :func:`log`, never by the LogRecord constructor
+        pass
+
+
+def _module(pathname: str) -> tuple[str, str]:
+    known = _MODULES.get(pathname)
+    if known is None:
+        try:
+            filename = os.path.basename(pathname)
+            known = (filename, os.path.splitext(filename)[0])
+        except (TypeError, ValueError, AttributeError):
+            known = (pathname, "Unknown module")
+        if len(_MODULES) < 4096:
+            _MODULES[pathname] = known
+    return known
+
+
+def _route(logger: logging.Logger, level: int) -> logging.Handler | None:
+    """The one handler a record of ``logger`` at ``level`` reaches, when it is one set-up
+    configured and nothing else (filter, other handler, changed formatter) is in the way."""
+    if logger.filters or logger.disabled:
+        return None
+    found = None
+    node: Any = logger
+    while node is not None:
+        handlers = node.handlers
+        if handlers:
+            if found is not None or len(handlers) != 1:
+                return None
+            found = handlers[0]
+        if not node.propagate:
+            break
+        node = node.parent
+    if (
+        found is None
+        or found.filters
+        or level < found.level
+        or found.formatter is None
+        or getattr(found, FORMATTER_ATTR, None) is not found.formatter
+    ):
+        return None
+    return found
+
+
+def log(
+    self: logging.Logger,
+    level: int,
+    msg: Any,
+    args: Any,
+    exc_info: Any = None,
+    extra: Any = None,
+    stack_info: bool = False,
+    stacklevel: int = 1,
+) -> None:
+    """``Logger._log``: the short way when it gives the same line, else the standard method."""
+    handler = (
+        _route(self, level)
+        if (
+            exc_info is None
+            and not stack_info
+            and stacklevel == 1
+            and type(msg) is str
+            and (extra is None or type(extra) is dict)
+            and logging.getLogRecordFactory() is _DEFAULT_FACTORY
+        )
+        else None
+    )
+    frame = sys._getframe(1) if handler is not None else None
+    internal = _caller.internal
+    while frame is not None and internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        _general(self, level, msg, args, exc_info, extra, stack_info, stacklevel)
+        return
+    assert handler is not None
+    code = frame.f_code
+    pathname = code.co_filename
+    filename, module = _module(pathname)
+    if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        args = args[0]  # as LogRecord does: log.info("%(a)s", {"a": 1})
+    record = Record()
+    attrs = record.__dict__
+    attrs["name"] = self.name
+    attrs["msg"] = msg
+    attrs["args"] = args
+    attrs["levelname"] = logging.getLevelName(level)
+    attrs["levelno"] = level
+    attrs["pathname"] = pathname
+    attrs["filename"] = filename
+    attrs["module"] = module
+    attrs["exc_info"] = None
+    attrs["exc_text"] = None
+    attrs["stack_info"] = None
+    attrs["lineno"] = frame.f_lineno
+    attrs["funcName"] = code.co_name
+    attrs["created"] = time.time()
+    if extra:
+        add_extra(attrs, extra)
+    lock = handler.lock
+    if lock is not None and type(handler).handle is _HANDLE:
+        with lock:  # Handler.handle, less its filters (there are none) and its two method calls
+            handler.emit(record)
+    else:
+        handler.handle(record)
+
+
+def add_extra(attrs: dict[str, Any], extra: Mapping[Any, Any]) -> None:
+    """Put the ``extra=`` keys on a record's attributes; a key the record has (``message``, ``name``,
+    ``levelname``...) is kept as ``extra_<key>`` instead of raising ``KeyError``."""
+    for key in extra:
+        target = key
+        while target in _NOT_EXTRA or target in _OWN or target in attrs:
+            target = "extra_" + str(target)
+        attrs[target] = extra[key]
+
+
+_caller.INTERNAL_CODE.add(log.__code__.co_filename)  # the general path's caller is the user's frame, not this
