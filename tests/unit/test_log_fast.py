@@ -110,8 +110,10 @@ def test_the_short_way_is_taken_and_writes_the_standard_line(capture: Capture) -
 
 _KEYS = st.one_of(
     st.sampled_from(
-        ["name", "msg", "args", "message", "asctime", "levelname", "thread", "process", "module", "lineno"]
-        + ["extra_name", "exc_info", "created", "taskName", "order_id", "password", "_private", "n"]
+        [
+            *("name", "msg", "args", "message", "asctime", "levelname", "thread", "process", "module", "lineno"),
+            *("extra_name", "exc_info", "created", "taskName", "order_id", "password", "_private", "n"),
+        ]
     ),
     st.text(max_size=12),
 )
@@ -320,3 +322,69 @@ def test_an_existing_plain_logger_is_given_the_short_way(capture: Capture) -> No
     (line,) = capture.lines()
     assert line["extra_message"] == "kept"
     assert capture.kinds == [_fast.Record]
+
+
+def test_a_logger_class_that_filters_by_overriding_filter_still_drops(capture: Capture) -> None:
+    """A subclass whose ``filter`` drops secrets: the line is not written on any way."""
+    capture.isolate()
+
+    class Quiet(logging.getLoggerClass()):  # type: ignore[misc]
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "password" not in record.getMessage()
+
+    log = Quiet("fast.quiet")
+    log.parent = logging.getLogger()
+    log.info("user password is hunter2")
+    log.info("kept")
+    assert [line["message"] for line in capture.lines()] == ["kept"]
+
+
+def test_class_and_instance_patches_of_the_logging_methods_are_honoured(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sentry's logging integration patches ``Logger.callHandlers``; tests mock ``log.handle``."""
+    capture.isolate()
+    seen: list[str] = []
+    original = logging.Logger.callHandlers
+
+    def sentry_like(self: logging.Logger, record: logging.LogRecord) -> None:
+        seen.append(record.getMessage())
+        original(self, record)
+
+    monkeypatch.setattr(logging.Logger, "callHandlers", sentry_like)
+    get_logger("fast.sentry").error("to sentry")
+    monkeypatch.undo()
+    silenced = get_logger("fast.silenced")
+    silenced.handle = lambda record: None  # type: ignore[method-assign]
+    silenced.info("never written")
+    assert seen == ["to sentry"]
+    assert [line["message"] for line in capture.lines()] == ["to sentry"]
+
+
+def test_caller_lookup_switched_off_gives_the_standard_unknown_location(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture.isolate()
+    monkeypatch.setattr(logging, "_srcfile", None)
+    get_logger("fast.nosrc").info("where")
+    (line,) = capture.lines()
+    assert line["location"] == "(unknown file).(unknown function):0"
+
+
+def test_the_lambda_runtimes_handler_filter_is_run_on_the_short_way(capture: Capture) -> None:
+    """Under awslambdaric its handler carries LambdaLoggerFilter: the short way still applies, and runs it."""
+    from awslambdaric.bootstrap import LambdaLoggerFilter
+
+    capture.isolate()
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_lambda_observe_handler", False))
+    tagged: list[object] = []
+    handler.addFilter(LambdaLoggerFilter())
+    emit = handler.emit
+    handler.emit = lambda record: (tagged.append(record.__dict__.get("aws_request_id")), emit(record))  # type: ignore[method-assign, func-returns-value]
+    try:
+        get_logger("fast.runtime").info("from the runtime")
+    finally:
+        handler.filters.clear()
+    assert capture.kinds == [_fast.Record]
+    assert tagged == [""]  # the filter ran: the runtime's request id (empty outside its loop)
+    assert [line["message"] for line in capture.lines()] == ["from the runtime"]

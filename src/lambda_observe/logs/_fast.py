@@ -33,9 +33,16 @@ FORMATTER_ATTR = "_lambda_observe_formatter"
 _NOT_EXTRA = frozenset({"message", "asctime"})
 _OWN = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 _MODULES: dict[str, tuple[str, str]] = {}  # pathname -> (filename, module), as LogRecord derives them
-_general = logging.Logger._log
+_ORIGINAL_LOG = logging.Logger._log
 _DEFAULT_FACTORY = logging.LogRecord
 _HANDLE = logging.Handler.handle
+_LOGGER_HANDLE = logging.Logger.handle
+_CALL_HANDLERS = logging.Logger.callHandlers
+_FILTER = logging.Filterer.filter
+#: Instance attributes that replace a method the short way stands in for (a mock, a silencing lambda).
+_REPLACED = ("handle", "callHandlers", "filter")
+#: lambda_observe's own methods a logger instance may carry (set by ``guard_logger``).
+OWN_METHODS: set[Any] = set()
 
 
 class Record(logging.LogRecord):
@@ -43,7 +50,7 @@ class Record(logging.LogRecord):
     the instance (name, message and arguments, level, created, caller, the ``extra=`` keys); the
     others (thread, process, relative time...) read as ``None`` from the class."""
 
-    thread = threadName = processName = process = taskName = relativeCreated = msecs = None
+    thread = threadName = processName = process = taskName = relativeCreated = msecs = None  # type: ignore[assignment]
 
     def __init__(self) -> None:  # built by :func:`log`, never by the LogRecord constructor
         pass
@@ -62,11 +69,27 @@ def _module(pathname: str) -> tuple[str, str]:
     return known
 
 
+def _runtime_filter(candidate: Any) -> bool:
+    """The Lambda runtime's filter on its handler: it only tags records with the request and tenant ids."""
+    kind = type(candidate)
+    return kind.__name__ == "LambdaLoggerFilter" and kind.__module__.startswith("awslambdaric")
+
+
 def _route(logger: logging.Logger, level: int) -> logging.Handler | None:
     """The one handler a record of ``logger`` at ``level`` reaches, when it is one set-up
     configured and nothing else (filter, other handler, changed formatter) is in the way."""
     if logger.filters or logger.disabled:
         return None
+    cls = type(logger)
+    if cls.handle is not _LOGGER_HANDLE or cls.callHandlers is not _CALL_HANDLERS or cls.filter is not _FILTER:
+        return None  # patched or overridden (Sentry's logging integration patches callHandlers)
+    attrs = logger.__dict__
+    if "handle" in attrs or "callHandlers" in attrs or "filter" in attrs:
+        return None
+    for name in ("makeRecord", "findCaller"):
+        method = attrs.get(name)
+        if method is not None and getattr(method, "__func__", None) not in OWN_METHODS:
+            return None
     found = None
     node: Any = logger
     while node is not None:
@@ -80,13 +103,17 @@ def _route(logger: logging.Logger, level: int) -> logging.Handler | None:
         node = node.parent
     if (
         found is None
-        or found.filters
         or level < found.level
+        or (found.filters and not all(_runtime_filter(f) for f in found.filters))
+        or type(found).handle is not _HANDLE
+        or type(found).filter is not _FILTER
+        or "handle" in found.__dict__
+        or "filter" in found.__dict__
         or found.formatter is None
         or getattr(found, FORMATTER_ATTR, None) is not found.formatter
     ):
         return None
-    return found
+    return found  # type: ignore[no-any-return]
 
 
 def log(
@@ -109,6 +136,8 @@ def log(
             and type(msg) is str
             and (extra is None or type(extra) is dict)
             and logging.getLogRecordFactory() is _DEFAULT_FACTORY
+            and logging.Logger._log is _ORIGINAL_LOG
+            and logging._srcfile is not None  # caller lookup switched off: the standard way says so
         )
         else None
     )
@@ -117,7 +146,7 @@ def log(
     while frame is not None and internal(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
-        _general(self, level, msg, args, exc_info, extra, stack_info, stacklevel)
+        logging.Logger._log(self, level, msg, args, exc_info, extra, stack_info, stacklevel)  # as patched, if it is
         return
     assert handler is not None
     code = frame.f_code
@@ -143,9 +172,12 @@ def log(
     attrs["created"] = time.time()
     if extra:
         add_extra(attrs, extra)
+    for runtime_filter in handler.filters:  # only the Lambda runtime's, which tags the record with the request id
+        if not runtime_filter.filter(record):  # type: ignore[union-attr]
+            return
     lock = handler.lock
-    if lock is not None and type(handler).handle is _HANDLE:
-        with lock:  # Handler.handle, less its filters (there are none) and its two method calls
+    if lock is not None:
+        with lock:  # Handler.handle, less its two method calls
             handler.emit(record)
     else:
         handler.handle(record)

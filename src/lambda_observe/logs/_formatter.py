@@ -320,11 +320,12 @@ class GuardedLogger(logging.Logger):
         """A subclass with its own record handling (``handle``, ``makeRecord``...) gets the standard ``_log``."""
         super().__init_subclass__(**kwargs)
         if cls._log is _fast.log and any(getattr(cls, name) is not getattr(GuardedLogger, name) for name in _ROUTED):
-            cls._log = logging.Logger._log  # type: ignore[method-assign]
+            cls._log = logging.Logger._log
 
 
 #: The methods the short way of :mod:`._fast` stands in for.
-_ROUTED = ("handle", "callHandlers", "makeRecord", "findCaller")
+_ROUTED = ("handle", "callHandlers", "makeRecord", "findCaller", "filter")
+_fast.OWN_METHODS.update({_make_record, _caller.find_caller})
 
 
 def guard_logger(logger: logging.Logger) -> logging.Logger:
@@ -345,6 +346,7 @@ def guard_logger(logger: logging.Logger) -> logging.Logger:
         and not any(name in vars(logger) for name in ("_log", "handle", "callHandlers"))
         and cls.handle is logging.Logger.handle
         and cls.callHandlers is logging.Logger.callHandlers
+        and cls.filter is logging.Filterer.filter
         and getattr(logger.makeRecord, "__func__", None) is _make_record
         and getattr(logger.findCaller, "__func__", None) is _caller.find_caller
     ):
