@@ -390,3 +390,46 @@ def test_the_lambda_runtimes_handler_filter_is_run_on_the_short_way(capture: Cap
     assert capture.kinds == [SHORT]
     assert tagged == [""]  # the filter ran: the runtime's request id (empty outside its loop)
     assert [line["message"] for line in capture.lines()] == ["from the runtime"]
+
+
+def test_the_runtimes_request_and_tenant_id_keys_given_in_extra_are_kept_renamed(capture: Capture) -> None:
+    """The runtime's filter sets ``aws_request_id`` and ``tenant_id`` on every record; a user's key of
+    that name was overwritten or dropped. It is kept as ``extra_<key>`` on both ways."""
+    from awslambdaric.bootstrap import LambdaLoggerFilter
+
+    capture.isolate()
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_lambda_observe_handler", False))
+    handler.addFilter(LambdaLoggerFilter())
+    try:
+        short, standard = both(
+            get_logger("fast.ids"), lambda lg: lg.info("x", extra={"aws_request_id": "mine", "tenant_id": "t-1"})
+        )
+    finally:
+        handler.filters.clear()
+    assert short == standard
+    assert (short["extra_aws_request_id"], short["extra_tenant_id"]) == ("mine", "t-1")
+
+
+def test_a_tracer_wrapping_logger_makerecord_still_sees_every_record(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ddtrace wraps ``logging.Logger.makeRecord`` to put its trace ids on each record; guarded
+    loggers and the short way must not go around it."""
+    capture.isolate()
+    original = logging.Logger.makeRecord
+
+    def wrapped(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(self, *args, **kwargs)
+        record.__dict__["dd.trace_id"] = "42"
+        return record
+
+    before = get_logger("fast.tracer.before")  # made (and guarded) before the wrap
+    monkeypatch.setattr(logging.Logger, "makeRecord", wrapped)
+    after = get_logger("fast.tracer.after")
+    before.info("one", extra={"message": "m"})
+    after.info("two")
+    monkeypatch.undo()
+    lines = capture.lines()
+    assert [(line["message"], line.get("dd.trace_id")) for line in lines] == [("one", "42"), ("two", "42")]
+    assert lines[0]["extra_message"] == "m"
+    assert capture.kinds == [logging.LogRecord, logging.LogRecord]

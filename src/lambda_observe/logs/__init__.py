@@ -14,12 +14,13 @@ import contextlib
 import logging
 import random
 import sys
+import types
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .. import _invocation, config
 from .. import redact as _redact
-from . import _buffer, _fast
+from . import _buffer, _errors, _fast
 from ._correlation import correlation_id
 from ._formatter import KEYS, MAX_LINE_BYTES, guard_logger, guard_loggers, make_formatter
 
@@ -95,6 +96,7 @@ def setup_logging(
         configured = [ours]
     for handler in configured:  # records that reach only these may take the short way (._fast)
         setattr(handler, _fast.FORMATTER_ATTR, handler.formatter)
+        handler.handleError = types.MethodType(_errors.handle_error, handler)  # type: ignore[method-assign]
     _Setup.floor = _buffer.install(configured, _Setup.level)
     root.setLevel(_Setup.floor)
     _Setup.applied = _Setup.floor

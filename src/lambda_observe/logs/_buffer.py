@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import _invocation, config
 from .._hooks import add_end_hook, add_start_hook, add_timeout_hook
+from ._fast import RECORD_ATTRS
 
 __all__ = ["BufferFilter", "install", "reset"]
 
@@ -41,8 +42,8 @@ NOISY = ("botocore", "boto3", "urllib3", "s3transfer", "aiobotocore")
 
 _BUFFERS: dict[_invocation.Invocation, _Buffer] = {}
 #: The attributes every LogRecord has: anything else on a record came from ``extra=``.
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_PLAIN = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_STANDARD = frozenset(RECORD_ATTRS) | {"message", "asctime"}
+_PLAIN = len(RECORD_ATTRS)
 _WALK = 2000  # containers' items looked at per record when estimating its extras
 _INSTALLED: list[logging.Handler] = []
 _PINNED: list[logging.Logger] = []

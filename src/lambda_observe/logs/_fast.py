@@ -26,14 +26,33 @@ from typing import Any
 
 from . import _caller
 
-__all__ = ["FORMATTER_ATTR", "Record", "add_extra", "log"]
+__all__ = ["FORMATTER_ATTR", "RECORD_ATTRS", "Record", "add_extra", "log"]
 
 #: Set by ``setup_logging`` on each handler it configured: the formatter it gave that handler.
 FORMATTER_ATTR = "_lambda_observe_formatter"
-_NOT_EXTRA = frozenset({"message", "asctime"})
-_OWN = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+#: A LogRecord's own attributes, in the order its constructor sets them.
+RECORD_ATTRS: tuple[str, ...] = tuple(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_OWN = frozenset(RECORD_ATTRS)
+#: Other names an ``extra=`` key may not take: what formatting adds, and what the Lambda runtime's
+#: filter sets on every record (a user's ``aws_request_id`` would be overwritten, then dropped).
+_NOT_EXTRA = frozenset({"message", "asctime", "aws_request_id", "tenant_id"})
 _MODULES: dict[str, tuple[str, str]] = {}  # pathname -> (filename, module), as LogRecord derives them
-_ORIGINAL_LOG = logging.Logger._log
+
+
+def _unwrapped(function: Any) -> Any:
+    """The function under any ``__wrapped__`` layers (functools.wraps, wrapt): the standard library's own."""
+    for _ in range(32):
+        inner = getattr(function, "__wrapped__", None)
+        if inner is None:
+            break
+        function = inner
+    return function
+
+
+_ORIGINAL_LOG = _unwrapped(logging.Logger._log)
+#: Tracers (ddtrace) wrap ``Logger.makeRecord`` to put their ids on each record: a wrapped one means
+#: the standard way, through it.
+_ORIGINAL_MAKE_RECORD = _unwrapped(logging.Logger.makeRecord)
 _DEFAULT_FACTORY = logging.LogRecord
 _HANDLE = logging.Handler.handle
 _LOGGER_HANDLE = logging.Logger.handle
@@ -137,6 +156,7 @@ def log(
             and (extra is None or type(extra) is dict)
             and logging.getLogRecordFactory() is _DEFAULT_FACTORY
             and logging.Logger._log is _ORIGINAL_LOG
+            and logging.Logger.makeRecord is _ORIGINAL_MAKE_RECORD
             and logging._srcfile is not None  # caller lookup switched off: the standard way says so
         )
         else None

@@ -30,7 +30,7 @@ MAX_LINE_BYTES = 256 * 1024 - 26 - 512
 #: Keys bound with ``append_keys``: a fresh dict per scope, never mutated in place.
 KEYS: ContextVar[dict[str, Any]] = ContextVar("lambda_observe_log_keys", default={})  # noqa: B039
 
-_OWN = list(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)  # a LogRecord's own attributes, in order
+_OWN = _fast.RECORD_ATTRS
 _RESERVED = frozenset({*_OWN, "message", "asctime", "aws_request_id", "tenant_id"})
 #: Keys the formatter writes itself: a user's key of the same name (``extra=``, ``append_keys``,
 #: a dict message) never replaces them; its value is kept under ``PREFIX + key`` instead.
@@ -301,8 +301,11 @@ def _make_record(
     sinfo: str | None = None,
 ) -> logging.LogRecord:
     """``Logger.makeRecord``, except that an ``extra`` key the record already has (``message``,
-    ``name``, ``levelname``...) is kept as ``extra_<key>`` instead of raising ``KeyError``."""
-    record = logging.getLogRecordFactory()(name, level, fn, lno, msg, args, exc_info, func, sinfo)
+    ``name``, ``levelname``...) is kept as ``extra_<key>`` instead of raising ``KeyError``. The
+    record comes from ``logging.Logger.makeRecord`` as it is at the call (a tracer may have wrapped
+    it to put its ids on the record), given no ``extra``."""
+    make = logging.Logger.makeRecord
+    record: logging.LogRecord = make(self, name, level, fn, lno, msg, args, exc_info, func, None, sinfo)
     if extra is not None:
         _fast.add_extra(record.__dict__, extra)
     return record
@@ -325,7 +328,22 @@ class GuardedLogger(logging.Logger):
 
 #: The methods the short way of :mod:`._fast` stands in for.
 _ROUTED = ("handle", "callHandlers", "makeRecord", "findCaller", "filter")
-_fast.OWN_METHODS.update({_make_record, _caller.find_caller})
+#: Those of them lambda_observe replaces on a logger (``guard_logger``), with its own.
+_STAND_INS: dict[str, Any] = {"makeRecord": _make_record, "findCaller": _caller.find_caller}
+_fast.OWN_METHODS.update(_STAND_INS.values())
+
+
+def _routable(logger: logging.Logger) -> bool:
+    """Whether ``logger`` has the standard (or lambda_observe's) methods for everything the short way skips."""
+    own, cls = vars(logger), type(logger)
+    for name in _ROUTED:
+        ours = _STAND_INS.get(name)
+        if ours is not None:
+            if getattr(getattr(logger, name), "__func__", None) is not ours:
+                return False
+        elif name in own or getattr(cls, name) is not getattr(logging.Logger, name):
+            return False
+    return True
 
 
 def guard_logger(logger: logging.Logger) -> logging.Logger:
@@ -339,17 +357,8 @@ def guard_logger(logger: logging.Logger) -> logging.Logger:
         and "findCaller" not in vars(logger)
     ):
         logger.findCaller = _caller.find_caller.__get__(logger)  # type: ignore[method-assign]
-    cls = type(logger)
-    if (
-        _caller.AVAILABLE
-        and cls._log is logging.Logger._log
-        and not any(name in vars(logger) for name in ("_log", "handle", "callHandlers"))
-        and cls.handle is logging.Logger.handle
-        and cls.callHandlers is logging.Logger.callHandlers
-        and cls.filter is logging.Filterer.filter
-        and getattr(logger.makeRecord, "__func__", None) is _make_record
-        and getattr(logger.findCaller, "__func__", None) is _caller.find_caller
-    ):
+    plain_log = type(logger)._log is logging.Logger._log and "_log" not in vars(logger)
+    if _caller.AVAILABLE and plain_log and _routable(logger):
         logger._log = _fast.log.__get__(logger)  # type: ignore[method-assign]
     return logger
 
