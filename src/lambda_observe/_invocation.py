@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -199,9 +200,9 @@ def end(token: Token[Invocation | None]) -> None:
         _CURRENT.set(None)
 
 
-def current() -> Invocation | None:
-    """The invocation being handled, or ``None`` outside one."""
-    return _CURRENT.get()
+#: The invocation being handled, or ``None`` outside one (the context variable's own ``get``: read on
+#: every log line and span, so without a Python frame of its own).
+current: Callable[[], Invocation | None] = _CURRENT.get
 
 
 def is_cold_start() -> bool:

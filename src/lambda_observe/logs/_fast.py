@@ -26,7 +26,7 @@ from typing import Any
 
 from . import _caller
 
-__all__ = ["FORMATTER_ATTR", "RECORD_ATTRS", "Record", "add_extra", "log"]
+__all__ = ["FORMATTER_ATTR", "RECORD_ATTRS", "RECORD_SET", "Record", "add_extra", "log"]
 
 #: Set by ``setup_logging`` on each handler it configured: the formatter it gave that handler.
 FORMATTER_ATTR = "_lambda_observe_formatter"
@@ -62,6 +62,11 @@ _FILTER = logging.Filterer.filter
 _REPLACED = ("handle", "callHandlers", "filter")
 #: lambda_observe's own methods a logger instance may carry (set by ``guard_logger``).
 OWN_METHODS: set[Any] = set()
+
+
+#: How many attributes :func:`log` sets on a :class:`Record` before the ``extra=`` keys: the
+#: formatter looks for the user's keys after them.
+RECORD_SET = 14
 
 
 class Record(logging.LogRecord):
@@ -189,7 +194,7 @@ def log(
     attrs["stack_info"] = None
     attrs["lineno"] = frame.f_lineno
     attrs["funcName"] = code.co_name
-    attrs["created"] = time.time()
+    attrs["created"] = time.time()  # the RECORD_SET-th: keep the count in step with the keys above
     if extra:
         add_extra(attrs, extra)
     for runtime_filter in handler.filters:  # only the Lambda runtime's, which tags the record with the request id

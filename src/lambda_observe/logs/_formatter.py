@@ -57,6 +57,7 @@ RESERVED_KEYS = frozenset(
 PREFIX = "extra_"
 _BASE_ATTRS = len(_OWN) + 1  # + "message"
 _LAST_OWN = _OWN[-1]  # "process", or "taskName" from 3.12
+_PLAIN_RECORDS = (logging.LogRecord, _fast.Record)
 _STAMP: list[Any] = [-1, ""]  # the second, and its text
 _LINE_BREAKS = {
     0x85: "\\u0085",
@@ -242,7 +243,12 @@ class LambdaJsonFormatter:
         # it (none was removed, or removed and added again, by a filter). Otherwise every attribute is
         # looked at.
         keys: Any = attrs
-        if type(record) is logging.LogRecord:
+        kind = type(record)
+        if kind is _fast.Record:  # the short way's: its own attributes first, "created" the last of them
+            tail = islice(attrs, _fast.RECORD_SET - 1, None)
+            if next(tail, None) == "created":
+                keys = tail
+        elif kind is logging.LogRecord:
             tail = islice(attrs, _BASE_ATTRS - 2, None)
             if next(tail, None) == _LAST_OWN:
                 keys = tail
@@ -267,7 +273,8 @@ class LambdaJsonFormatter:
         try:
             if type(record.msg) is str and record.exc_info is None and record.exc_text is None:
                 # The common case, without python-json-logger's generic field handling.
-                record.message = _message(record)
+                plain = not record.args and type(record) in _PLAIN_RECORDS  # getMessage() would be str(msg)
+                record.message = record.msg if plain else _message(record)
                 log_data: dict[str, Any] = {}
                 self.add_fields(log_data, record, {})
                 return self.jsonify_log_record(log_data) + self.terminator
