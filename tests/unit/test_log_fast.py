@@ -433,3 +433,21 @@ def test_a_tracer_wrapping_logger_makerecord_still_sees_every_record(
     assert [(line["message"], line.get("dd.trace_id")) for line in lines] == [("one", "42"), ("two", "42")]
     assert lines[0]["extra_message"] == "m"
     assert capture.kinds == [logging.LogRecord, logging.LogRecord]
+
+
+def test_extra_keys_are_found_when_a_handler_changed_the_records_own_attributes(capture: Capture) -> None:
+    """The formatter reads the short way's extras from the position after the record's own attributes;
+    a handler that removed one of those first (so the extras moved up) still gets every key written."""
+    capture.isolate()
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_lambda_observe_handler", False))
+    emit = handler.emit
+
+    def trimming(record: logging.LogRecord) -> None:
+        record.__dict__.pop("levelno", None)  # not read by the formatter
+        emit(record)
+
+    handler.emit = trimming  # type: ignore[method-assign]
+    get_logger("fast.trimmed").info("x", extra={"first": 1, "second": 2})
+    (line,) = capture.lines()
+    assert (line["first"], line["second"]) == (1, 2)
+    assert capture.kinds == [SHORT]
