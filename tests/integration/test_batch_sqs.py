@@ -298,14 +298,22 @@ def test_fifo_poison_message_and_the_other_message_groups(sqs, skip_group_on_err
     def handler(event: dict[str, Any], context: Any) -> Any:
         return process_partial_response(event, step, skip_group_on_error=skip_group_on_error)
 
-    deliver(sqs, url, arn, handler)
+    outcomes = deliver(sqs, url, arn, handler)
     dead = sorted(json.loads(m["Body"])["n"] for m in receive(sqs, dlq_url))
     healthy = [n for n, group in enumerate(groups) if group != "b"]
     if skip_group_on_error:
         assert processed == healthy, "groups a and c: each message once, in send order"
         assert dead == [1, 4], "only group b: the poison and the message held back behind it"
     else:
-        # the default: everything received after the poison is reported on both receives, so it all goes
-        assert processed == [0]
-        assert dead == [1, 2, 3, 4, 5, 6, 7], "healthy messages of groups a and c reach the DLQ with the poison"
+        # The default: the first receive (all eight, in send order) stops at the poison and reports the
+        # seven records from it on as failed, healthy ones of groups a and c included (the risk the docs
+        # explain). What the second receive holds depends on moto: once failed messages are visible again
+        # its FIFO emulation can hand a group's messages back out of order (it once gave group b's second
+        # message before the poison, on a loaded machine). Whatever that order: the poison reaches the DLQ,
+        # no message is processed twice, and every message is either processed or in the DLQ.
+        assert outcomes[0] == {"received": 8, "failed": 7}
+        assert processed[:1] == [0]
+        assert 1 in dead and 1 not in processed
+        assert len(processed) == len(set(processed))
+        assert sorted(processed + dead) == list(range(len(groups))), "nothing lost"
     assert receive(sqs, url) == []
