@@ -10,7 +10,7 @@ from lambda_observe.logs import _caller
 
 def test_guarded_loggers_use_the_walk_only_where_it_exists() -> None:
     """3.11+: our loggers find their caller with the remembered walk; 3.10: with the standard findCaller."""
-    from lambda_observe.logs._formatter import GuardedLogger, guard_logger
+    from lambda_observe.logs._guard import GuardedLogger, guard_logger
 
     plain = guard_logger(logging.Logger("plain-for-caller"))
     expected = _caller.find_caller if sys.version_info >= (3, 11) else logging.Logger.findCaller

@@ -317,7 +317,7 @@ def test_an_existing_plain_logger_is_given_the_short_way(capture: Capture) -> No
     capture.isolate()
     plain = logging.Logger("fast.before")
     plain.parent = logging.getLogger()
-    from lambda_observe.logs._formatter import guard_logger
+    from lambda_observe.logs._guard import guard_logger
 
     guard_logger(plain)
     plain.info("made before", extra={"message": "kept"})

@@ -22,7 +22,8 @@ from .. import _invocation, config
 from .. import redact as _redact
 from . import _buffer, _errors, _fast
 from ._correlation import correlation_id
-from ._formatter import KEYS, MAX_LINE_BYTES, guard_logger, guard_loggers, make_formatter
+from ._formatter import KEYS, MAX_LINE_BYTES, make_formatter
+from ._guard import guard_logger, guard_loggers
 
 __all__ = ["MAX_LINE_BYTES", "append_keys", "get_logger", "setup_logging"]
 
